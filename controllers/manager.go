@@ -1,0 +1,62 @@
+package controllers
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+)
+
+// NewScheme returns a scheme with the Kubernetes types and Silo's.
+func NewScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(silov1.AddToScheme(s))
+	return s
+}
+
+// CacheOptions restricts the operator's informers to what Silo manages: every child
+// kind is cached only when it carries app.kubernetes.io/managed-by=silo, so unrelated
+// objects in the cluster cost the operator no memory, and managed fields (which
+// nothing in the operator reads) are stripped before caching.
+func CacheOptions(cfg *Config) cache.Options {
+	managed := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{silov1.ManagedByLabel: silov1.ManagedByValue})}
+	byObject := map[client.Object]cache.ByObject{&corev1.Namespace{}: managed}
+	for _, obj := range ownedTypes() {
+		byObject[obj] = managed
+	}
+	return cache.Options{
+		ByObject:         byObject,
+		DefaultTransform: cache.TransformStripManagedFields(),
+	}
+}
+
+// NewManager returns a manager running the Tenant controller with cfg. Tests start the
+// same manager main.go does.
+func NewManager(restCfg *rest.Config, cfg Config, opts ctrl.Options, concurrency int) (ctrl.Manager, error) {
+	opts.Scheme = NewScheme()
+	opts.Cache = CacheOptions(&cfg)
+	mgr, err := ctrl.NewManager(restCfg, opts)
+	if err != nil {
+		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+	r := &TenantReconciler{
+		Client:   mgr.GetClient(),
+		Scheme:   mgr.GetScheme(),
+		Config:   cfg,
+		Recorder: mgr.GetEventRecorder("silo"),
+	}
+	if err := r.SetupWithManager(mgr, concurrency); err != nil {
+		return nil, fmt.Errorf("setting up the tenant controller: %w", err)
+	}
+	return mgr, nil
+}

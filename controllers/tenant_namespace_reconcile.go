@@ -1,0 +1,65 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+)
+
+// reconcileNamespace makes sure the tenant namespace exists and is this Tenant's. It
+// returns done=true when the rest of the pass must wait (the namespace is still
+// terminating from an earlier deletion).
+func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Tenant, obs *observation) (done bool, err error) {
+	ns := &corev1.Namespace{}
+	switch err := r.Get(ctx, client.ObjectKey{Name: NamespaceFor(t)}, ns); {
+	case apierrors.IsNotFound(err):
+	case err != nil:
+		return false, fmt.Errorf("reading namespace of %s: %w", klog.KObj(t), err)
+	default:
+		if owner := ns.Labels[silov1.TenantLabel]; owner != t.Name {
+			obs.blocked = &blockage{
+				reason: silov1.NamespaceConflictReason,
+				message: fmt.Sprintf("namespace %s already exists and does not belong to this Tenant (label %s=%q); "+
+					"rename the Tenant or remove that namespace", ns.Name, silov1.TenantLabel, owner),
+			}
+			return true, terminal(fmt.Errorf("namespace %s belongs to something else", ns.Name))
+		}
+		if !ns.DeletionTimestamp.IsZero() {
+			obs.blocked = &blockage{
+				reason:  silov1.NamespaceTerminatingReason,
+				message: fmt.Sprintf("namespace %s is still being deleted from an earlier Tenant; waiting for it to go", ns.Name),
+			}
+			obs.requeueAfter = namespaceRequeue
+			return true, nil
+		}
+		if _, retained := ns.Annotations[silov1.RetainedAnnotation]; retained {
+			// A Tenant of the same name was deleted with deletionPolicy Retain: adopt
+			// its namespace, data and credentials.
+			patch := client.RawPatch(types.MergePatchType,
+				[]byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:null}}}`, silov1.RetainedAnnotation)))
+			if err := r.Patch(ctx, ns, patch, client.FieldOwner(FieldOwner)); err != nil {
+				return false, fmt.Errorf("adopting retained namespace %s: %w", ns.Name, err)
+			}
+			r.event(t, corev1.EventTypeNormal, "Adopted", "Adopt", "adopted retained namespace %s and its data", ns.Name)
+		}
+	}
+	a := &applier{client: r.Client, scheme: r.Scheme}
+	_, res, err := a.apply(ctx, buildNamespace(t))
+	if err != nil {
+		return false, fmt.Errorf("namespace of %s: %w", klog.KObj(t), err)
+	}
+	if res == created {
+		r.event(t, corev1.EventTypeNormal, "NamespaceCreated", "Create", "created namespace %s", NamespaceFor(t))
+	}
+	if res != unchanged {
+		obs.changed = true
+	}
+	return false, nil
+}

@@ -1,0 +1,63 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+)
+
+// pruneStale deletes children that carry the Tenant's labels but are no longer
+// desired (an Ingress after spec.app.ingress was removed, say). Children are found by
+// label, never by remembered names. Volume claims and Secrets are never pruned: they
+// hold customer data and credentials.
+func (r *TenantReconciler) pruneStale(ctx context.Context, t *silov1.Tenant, desired map[childKey]bool) error {
+	for _, obj := range ownedTypes() {
+		gvk, err := apiutil.GVKForObject(obj, r.Scheme)
+		if err != nil {
+			return err
+		}
+		if isDataKind(gvk.Kind) {
+			continue
+		}
+		// A typed list reads from the informer cache: pruning costs no API request.
+		typed, err := r.Scheme.New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		if err != nil {
+			return err
+		}
+		list := typed.(client.ObjectList)
+		if err := r.List(ctx, list, client.InNamespace(NamespaceFor(t)), client.MatchingLabels(commonLabels(t))); err != nil {
+			return fmt.Errorf("listing %s of %s: %w", gvk.Kind, klog.KObj(t), err)
+		}
+		objs, err := meta.ExtractList(list)
+		if err != nil {
+			return err
+		}
+		for _, o := range objs {
+			item := o.(client.Object)
+			if desired[childKey{gvk: gvk, name: item.GetName()}] || !item.GetDeletionTimestamp().IsZero() {
+				continue
+			}
+			if err := r.Delete(ctx, item, client.Preconditions{UID: ptrTo(item.GetUID())}); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("deleting stale %s %s: %w", gvk.Kind, klog.KObj(item), err)
+			}
+			ctrl.LoggerFrom(ctx).Info("deleted stale child", "kind", gvk.Kind, "name", item.GetName())
+		}
+	}
+	return nil
+}
+
+// isDataKind reports whether a kind holds customer data or credentials, which Silo
+// never deletes on its own.
+func isDataKind(kind string) bool {
+	return kind == "PersistentVolumeClaim" || kind == "Secret"
+}
+
+func ptrTo[T any](v T) *T { return &v }

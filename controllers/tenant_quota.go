@@ -1,0 +1,106 @@
+package controllers
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+)
+
+// quotaHard returns the hard limits of the tenant's ResourceQuota: the Tenant's quota
+// over the operator's defaults, CPU and memory capping both requests and limits, and
+// no NodePort or LoadBalancer Services at all.
+func quotaHard(t *silov1.Tenant, cfg *Config) corev1.ResourceList {
+	q := t.Spec.Quota
+	pick := func(name corev1.ResourceName, set *resource.Quantity) resource.Quantity {
+		if set != nil {
+			return set.DeepCopy()
+		}
+		return cfg.DefaultQuota[name].DeepCopy()
+	}
+	count := func(name corev1.ResourceName, set *int32) resource.Quantity {
+		if set != nil {
+			return *resource.NewQuantity(int64(*set), resource.DecimalSI)
+		}
+		return cfg.DefaultQuota[name].DeepCopy()
+	}
+	cpu := pick(corev1.ResourceCPU, q.CPU)
+	memory := pick(corev1.ResourceMemory, q.Memory)
+	ephemeral := pick(corev1.ResourceEphemeralStorage, q.EphemeralStorage)
+	return corev1.ResourceList{
+		corev1.ResourceRequestsCPU:              cpu,
+		corev1.ResourceLimitsCPU:                cpu,
+		corev1.ResourceRequestsMemory:           memory,
+		corev1.ResourceLimitsMemory:             memory,
+		corev1.ResourceRequestsEphemeralStorage: ephemeral,
+		corev1.ResourceLimitsEphemeralStorage:   ephemeral,
+		corev1.ResourceRequestsStorage:          pick(corev1.ResourceRequestsStorage, q.Storage),
+		corev1.ResourcePods:                     count(corev1.ResourcePods, q.Pods),
+		corev1.ResourceServices:                 count(corev1.ResourceServices, q.Services),
+		corev1.ResourceSecrets:                  count(corev1.ResourceSecrets, q.Secrets),
+		corev1.ResourceConfigMaps:               count(corev1.ResourceConfigMaps, q.ConfigMaps),
+		corev1.ResourcePersistentVolumeClaims:   count(corev1.ResourcePersistentVolumeClaims, q.PersistentVolumeClaims),
+		corev1.ResourceReplicationControllers:   resource.MustParse("0"),
+		corev1.ResourceQuotas:                   resource.MustParse("1"),
+		corev1.ResourceServicesNodePorts:        resource.MustParse("0"),
+		corev1.ResourceServicesLoadBalancers:    resource.MustParse("0"),
+	}
+}
+
+// buildResourceQuota returns the namespace's ResourceQuota.
+func buildResourceQuota(t *silov1.Tenant, cfg *Config) *corev1ac.ResourceQuotaApplyConfiguration {
+	return corev1ac.ResourceQuota(QuotaName, NamespaceFor(t)).
+		WithLabels(componentLabels(t, "isolation")).
+		WithOwnerReferences(ownerRef(t)).
+		WithSpec(corev1ac.ResourceQuotaSpec().WithHard(quotaHard(t, cfg)))
+}
+
+// Container defaults of the LimitRange: small enough that a pod without resources
+// still fits the quota, large enough to start a typical process.
+var (
+	limitDefaultCPU        = resource.MustParse("500m")
+	limitDefaultMemory     = resource.MustParse("512Mi")
+	limitDefaultEphemeral  = resource.MustParse("1Gi")
+	requestDefaultCPU      = resource.MustParse("100m")
+	requestDefaultMemory   = resource.MustParse("128Mi")
+	requestDefaultEphemera = resource.MustParse("100Mi")
+)
+
+// buildLimitRange returns the namespace's LimitRange: defaults for containers that
+// set no resources (so they are admitted under the quota), and a per-container cap of
+// the whole quota, so one container cannot ask for more than the tenant has.
+func buildLimitRange(t *silov1.Tenant, cfg *Config) *corev1ac.LimitRangeApplyConfiguration {
+	hard := quotaHard(t, cfg)
+	maxCPU, maxMemory := hard[corev1.ResourceLimitsCPU], hard[corev1.ResourceLimitsMemory]
+	return corev1ac.LimitRange(LimitRangeName, NamespaceFor(t)).
+		WithLabels(componentLabels(t, "isolation")).
+		WithOwnerReferences(ownerRef(t)).
+		WithSpec(corev1ac.LimitRangeSpec().WithLimits(
+			corev1ac.LimitRangeItem().
+				WithType(corev1.LimitTypeContainer).
+				WithDefault(corev1.ResourceList{
+					corev1.ResourceCPU:              minQuantity(limitDefaultCPU, maxCPU),
+					corev1.ResourceMemory:           minQuantity(limitDefaultMemory, maxMemory),
+					corev1.ResourceEphemeralStorage: limitDefaultEphemeral,
+				}).
+				WithDefaultRequest(corev1.ResourceList{
+					corev1.ResourceCPU:              minQuantity(requestDefaultCPU, maxCPU),
+					corev1.ResourceMemory:           minQuantity(requestDefaultMemory, maxMemory),
+					corev1.ResourceEphemeralStorage: requestDefaultEphemera,
+				}).
+				WithMax(corev1.ResourceList{
+					corev1.ResourceCPU:    maxCPU,
+					corev1.ResourceMemory: maxMemory,
+				}),
+		))
+}
+
+// minQuantity returns the smaller of a and b: a tenant with a tiny quota gets
+// defaults no larger than its cap, or the LimitRange would be invalid.
+func minQuantity(a, b resource.Quantity) resource.Quantity {
+	if b.Cmp(a) < 0 {
+		return b.DeepCopy()
+	}
+	return a.DeepCopy()
+}

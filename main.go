@@ -1,0 +1,101 @@
+// Command silo runs the Silo operator: it turns Tenant objects into isolated,
+// fenced-off customer environments.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"go.uber.org/zap/zapcore"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/silo-dev/silo/controllers"
+)
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return fmt.Sprint(*s) }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "silo:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg := controllers.DefaultConfig()
+	var (
+		metricsAddr, probeAddr string
+		leaderElect            bool
+		concurrency            int
+		qps                    float64
+		burst                  int
+		regionClasses          stringList
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint (0 turns it off)")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
+	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so only one replica reconciles at a time")
+	flag.IntVar(&concurrency, "concurrency", 4, "Tenants reconciled in parallel")
+	flag.Float64Var(&qps, "kube-api-qps", 50, "steady requests per second to the API server")
+	flag.IntVar(&burst, "kube-api-burst", 100, "burst of requests to the API server")
+	flag.StringVar(&cfg.OperatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", cfg.OperatorNamespace), "the operator's namespace, where external service Secrets live")
+	flag.StringVar(&cfg.Images.NATS, "nats-image", cfg.Images.NATS, "default image of managed queues")
+	flag.StringVar(&cfg.Images.Valkey, "valkey-image", cfg.Images.Valkey, "default image of managed caches")
+	flag.StringVar(&cfg.Images.Postgres, "postgres-image", cfg.Images.Postgres, "default image of managed databases")
+	flag.StringVar(&cfg.IngressNamespace, "ingress-namespace", cfg.IngressNamespace, "namespace of the ingress controller allowed to reach tenant apps")
+	flag.StringVar(&cfg.DNSNamespace, "dns-namespace", cfg.DNSNamespace, "namespace of cluster DNS")
+	flag.Var(&regionClasses, "region-storage-class", "region=storageclass for volumes of Tenants placed in region (repeatable)")
+	zapOpts := zap.Options{TimeEncoder: zapcore.RFC3339TimeEncoder}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	classes, err := controllers.ParseRegionStorageClasses(regionClasses)
+	if err != nil {
+		return err
+	}
+	cfg.RegionStorageClasses = classes
+
+	restCfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	restCfg.QPS, restCfg.Burst = float32(qps), burst
+	return start(restCfg, cfg, ctrl.Options{
+		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          leaderElect,
+		LeaderElectionID:        "silo.dev",
+		LeaderElectionNamespace: cfg.OperatorNamespace,
+	}, concurrency)
+}
+
+func start(restCfg *rest.Config, cfg controllers.Config, opts ctrl.Options, concurrency int) error {
+	mgr, err := controllers.NewManager(restCfg, cfg, opts, concurrency)
+	if err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	ctrl.Log.Info("starting silo", "operatorNamespace", cfg.OperatorNamespace, "concurrency", concurrency)
+	return mgr.Start(ctrl.SetupSignalHandler())
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

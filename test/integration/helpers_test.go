@@ -1,0 +1,59 @@
+package integration
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+)
+
+var tenantSeq atomic.Int32
+
+// uniqueName returns a fresh tenant name, so specs never share state.
+func uniqueName(prefix string) string {
+	return fmt.Sprintf("%s-%d", prefix, tenantSeq.Add(1))
+}
+
+// newTenant returns a minimal valid Tenant.
+func newTenant(name string) *silov1.Tenant {
+	return &silov1.Tenant{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: silov1.TenantSpec{
+			App: silov1.AppSpec{Image: "registry.example.com/shop/app:1.4.2"},
+		},
+	}
+}
+
+// createTenant creates t and waits until the controller has reconciled its spec.
+func createTenant(t *silov1.Tenant) *silov1.Tenant {
+	Expect(k8s.Create(ctx, t)).To(Succeed())
+	return waitReconciled(t.Name)
+}
+
+// waitReconciled waits until status.observedGeneration reaches the Tenant's generation.
+func waitReconciled(name string) *silov1.Tenant {
+	t := &silov1.Tenant{}
+	Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
+		g.Expect(t.Status.ObservedGeneration).To(Equal(t.Generation))
+		g.Expect(meta.FindStatusCondition(t.Status.Conditions, silov1.ReadyCondition)).NotTo(BeNil())
+	}).Should(Succeed())
+	return t
+}
+
+// get reads obj by name and namespace.
+func get(obj client.Object, namespace, name string) error {
+	return k8s.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj)
+}
+
+// isForbidden matches an error the API server returned because RBAC refused it.
+func isForbidden(err error) bool { return apierrors.IsForbidden(err) }
+
+// isNotFound matches a NotFound error.
+func isNotFound(err error) bool { return apierrors.IsNotFound(err) }
