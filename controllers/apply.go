@@ -93,5 +93,8 @@ func isApplied(want, live client.Object) bool {
 	w := want.DeepCopyObject().(client.Object)
 	// The cache strips type meta; what matters is the content.
 	w.GetObjectKind().SetGroupVersionKind(live.GetObjectKind().GroupVersionKind())
+	// The semantic comparison of times treats an unset time as a value, and the
+	// server always sets creationTimestamp: take it from live, Silo never sets it.
+	w.SetCreationTimestamp(live.GetCreationTimestamp())
 	return equality.Semantic.DeepDerivative(w, live)
 }

@@ -2,7 +2,10 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -15,6 +18,13 @@ import (
 type buildContext struct {
 	Tenant *silov1.Tenant
 	Config *Config
+	// Credentials are the generated credentials of each managed component that has
+	// them (keys username and password), by component name. The reconciler creates
+	// them once and reads them back ever after.
+	Credentials map[string]map[string][]byte
+	// External is the data of each external component's Secret, by component name;
+	// a component whose Secret is missing has no entry.
+	External map[string]map[string][]byte
 }
 
 // component is one part of a tenant environment (app, workers, queue, ...): a pure
@@ -24,11 +34,160 @@ type component struct {
 	name string
 	// enabled reports whether the Tenant asks for the component.
 	enabled func(t *silov1.Tenant) bool
-	// build returns the component's desired objects.
+	// external returns the service the platform runs for this component, or nil when
+	// Silo runs it. Nil for components that cannot be external.
+	external func(t *silov1.Tenant) *silov1.ExternalService
+	// credentialUser, when set, makes the reconciler generate credentials for the
+	// managed component with this user name, before building.
+	credentialUser string
+	// build returns the desired objects of the managed component.
 	build func(bc *buildContext) []runtime.ApplyConfiguration
-	// observe reads the component's readiness from the cache.
-	observe func(ctx context.Context, c client.Reader, t *silov1.Tenant) (silov1.ComponentStatus, error)
+	// settings returns the connection settings the managed component gives the app
+	// and the workers (DATABASE_URL, say). Nil when it gives none.
+	settings func(bc *buildContext) map[string]string
+	// observe reads the managed component's readiness from the cache.
+	observe func(ctx context.Context, c client.Reader, bc *buildContext) (silov1.ComponentStatus, error)
+	// endpoint returns the managed component's in-cluster URL, never with
+	// credentials. Nil when it has none.
+	endpoint func(t *silov1.Tenant) string
 }
 
 // components are the parts of a tenant environment, in status order.
 var components []component
+
+// The registry is filled in init: the app's builder reads it back (its pod template
+// carries a hash of every component's connection settings).
+func init() {
+	components = []component{
+		componentApp(),
+		componentWorkers(),
+		componentQueue(),
+		componentCache(),
+		componentDatabase(),
+		componentStorage(),
+	}
+}
+
+// externalService returns the component's external service, or nil when Silo runs it.
+func (c *component) externalService(t *silov1.Tenant) *silov1.ExternalService {
+	if c.external == nil {
+		return nil
+	}
+	return c.external(t)
+}
+
+// desired returns the component's objects: none for an external service.
+func (c *component) desired(bc *buildContext) []runtime.ApplyConfiguration {
+	if c.externalService(bc.Tenant) != nil {
+		return nil
+	}
+	return c.build(bc)
+}
+
+// connectionSettings returns what the component adds to the tenant's connection
+// settings: the keys of an external service's Secret as they are, or the managed
+// component's own settings.
+func (c *component) connectionSettings(bc *buildContext) map[string]string {
+	if c.externalService(bc.Tenant) != nil {
+		out := map[string]string{}
+		for k, v := range bc.External[c.name] {
+			out[k] = string(v)
+		}
+		return out
+	}
+	if c.settings == nil {
+		return nil
+	}
+	return c.settings(bc)
+}
+
+// status reads the component's readiness. An external service is ready when its
+// Secret is there: the platform runs the service itself.
+func (c *component) status(ctx context.Context, r client.Reader, bc *buildContext) (silov1.ComponentStatus, error) {
+	if ext := c.externalService(bc.Tenant); ext != nil {
+		if _, ok := bc.External[c.name]; !ok {
+			return silov1.ComponentStatus{Name: c.name, Message: fmt.Sprintf("external Secret %s/%s not found",
+				bc.Config.OperatorNamespace, ext.SecretName)}, nil
+		}
+		return silov1.ComponentStatus{Name: c.name, Ready: true}, nil
+	}
+	return c.observe(ctx, r, bc)
+}
+
+// endpointURL returns the component's in-cluster URL, or "" for an external service
+// (its address is in its Secret, which may hold credentials) or a component without.
+func (c *component) endpointURL(t *silov1.Tenant) string {
+	if c.endpoint == nil || c.externalService(t) != nil {
+		return ""
+	}
+	return c.endpoint(t)
+}
+
+// observeDeployment reads the readiness of a component's Deployment: ready when the
+// Deployment controller has seen its latest spec and enough replicas are ready.
+func observeDeployment(name string) func(context.Context, client.Reader, *buildContext) (silov1.ComponentStatus, error) {
+	return func(ctx context.Context, c client.Reader, bc *buildContext) (silov1.ComponentStatus, error) {
+		d := &appsv1.Deployment{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: NamespaceFor(bc.Tenant), Name: name}, d); err != nil {
+			return notFoundStatus(name, "Deployment", err)
+		}
+		return replicaStatus(name, "Deployment", d.Spec.Replicas, d.Generation, d.Status.ObservedGeneration, d.Status.ReadyReplicas), nil
+	}
+}
+
+// observeStatefulSet is observeDeployment for a StatefulSet.
+func observeStatefulSet(name string) func(context.Context, client.Reader, *buildContext) (silov1.ComponentStatus, error) {
+	return func(ctx context.Context, c client.Reader, bc *buildContext) (silov1.ComponentStatus, error) {
+		s := &appsv1.StatefulSet{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: NamespaceFor(bc.Tenant), Name: name}, s); err != nil {
+			return notFoundStatus(name, "StatefulSet", err)
+		}
+		return replicaStatus(name, "StatefulSet", s.Spec.Replicas, s.Generation, s.Status.ObservedGeneration, s.Status.ReadyReplicas), nil
+	}
+}
+
+// observeClaim reads the readiness of a component's volume claim: ready once Bound.
+func observeClaim(name string) func(context.Context, client.Reader, *buildContext) (silov1.ComponentStatus, error) {
+	return func(ctx context.Context, c client.Reader, bc *buildContext) (silov1.ComponentStatus, error) {
+		pvc := &corev1.PersistentVolumeClaim{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: NamespaceFor(bc.Tenant), Name: name}, pvc); err != nil {
+			return notFoundStatus(name, "PersistentVolumeClaim", err)
+		}
+		if pvc.Status.Phase != corev1.ClaimBound {
+			phase := pvc.Status.Phase
+			if phase == "" {
+				phase = corev1.ClaimPending
+			}
+			return silov1.ComponentStatus{Name: name, Message: fmt.Sprintf("volume claim %s is %s", name, phase)}, nil
+		}
+		return silov1.ComponentStatus{Name: name, Ready: true}, nil
+	}
+}
+
+// notFoundStatus turns a failed read into a not-ready status (the object is about to
+// appear) or an error.
+func notFoundStatus(name, kind string, err error) (silov1.ComponentStatus, error) {
+	if client.IgnoreNotFound(err) != nil {
+		return silov1.ComponentStatus{}, fmt.Errorf("reading %s %s: %w", kind, name, err)
+	}
+	return silov1.ComponentStatus{Name: name, Message: kind + " " + name + " not created yet"}, nil
+}
+
+// replicaStatus is the readiness of a workload: ready when its controller has seen
+// the latest generation and at least the desired number of replicas are ready.
+func replicaStatus(name, kind string, specReplicas *int32, generation, observed int64, ready int32) silov1.ComponentStatus {
+	want := int32(1)
+	if specReplicas != nil {
+		want = *specReplicas
+	}
+	st := silov1.ComponentStatus{Name: name, Replicas: want, ReadyReplicas: ready}
+	switch {
+	case observed < generation:
+		st.Message = fmt.Sprintf("the %s controller has not yet seen generation %d", kind, generation)
+	case ready < want:
+		st.Message = fmt.Sprintf("%d/%d replicas ready", ready, want)
+	default:
+		st.Ready = true
+	}
+	return st
+}

@@ -34,6 +34,13 @@ func CacheOptions(cfg *Config) cache.Options {
 	for _, obj := range ownedTypes() {
 		byObject[obj] = managed
 	}
+	// Secrets: Silo's own everywhere, plus every Secret in the operator's namespace,
+	// where the platform keeps the settings of external services (not labelled by
+	// Silo, and never readable by tenant admins).
+	byObject[&corev1.Secret{}] = cache.ByObject{Namespaces: map[string]cache.Config{
+		cache.AllNamespaces:   {LabelSelector: managed.Label},
+		cfg.OperatorNamespace: {LabelSelector: labels.Everything()},
+	}}
 	return cache.Options{
 		ByObject:         byObject,
 		DefaultTransform: cache.TransformStripManagedFields(),
@@ -50,10 +57,11 @@ func NewManager(restCfg *rest.Config, cfg Config, opts ctrl.Options, concurrency
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
 	r := &TenantReconciler{
-		Client:   mgr.GetClient(),
-		Scheme:   mgr.GetScheme(),
-		Config:   cfg,
-		Recorder: mgr.GetEventRecorder("silo"),
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Scheme:    mgr.GetScheme(),
+		Config:    cfg,
+		Recorder:  mgr.GetEventRecorder("silo"),
 	}
 	if err := r.SetupWithManager(mgr, concurrency); err != nil {
 		return nil, fmt.Errorf("setting up the tenant controller: %w", err)

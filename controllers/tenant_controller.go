@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -19,6 +22,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
@@ -33,13 +37,21 @@ import (
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles,verbs=escalate;bind,resourceNames=silo-tenant-owner
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets;persistentvolumeclaims,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
 
 // TenantReconciler turns a Tenant into its isolated namespace and everything in it.
 type TenantReconciler struct {
 	client.Client
-	Scheme   *runtime.Scheme
-	Config   Config
-	Recorder events.EventRecorder
+	// APIReader reads past the cache (a credentials Secret the cache has not seen yet).
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Config    Config
+	Recorder  events.EventRecorder
 }
 
 // namespaceRequeue is how soon to look again at a namespace that is still terminating.
@@ -88,10 +100,14 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 		return err
 	}
 	bc := &buildContext{Tenant: t, Config: &r.Config}
+	if err := r.readWiring(ctx, bc, obs); err != nil {
+		return err
+	}
 	desired := buildIsolation(bc)
-	for _, c := range components {
-		if c.enabled(t) {
-			desired = append(desired, c.build(bc)...)
+	desired = append(desired, buildSettings(bc))
+	for i := range components {
+		if c := &components[i]; c.enabled(t) {
+			desired = append(desired, c.desired(bc)...)
 		}
 	}
 	applied, err := r.applyAll(ctx, t, desired, obs)
@@ -101,7 +117,7 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 	if err := r.pruneStale(ctx, t, applied); err != nil {
 		return err
 	}
-	return r.observe(ctx, t, obs)
+	return r.observe(ctx, bc, obs)
 }
 
 // applyAll applies every desired child and returns their identities.
@@ -119,8 +135,11 @@ func (r *TenantReconciler) applyAll(ctx context.Context, t *silov1.Tenant, desir
 		if res != unchanged {
 			obs.changed = true
 		}
-		if res == created {
+		switch res {
+		case created:
 			ctrl.LoggerFrom(ctx).V(1).Info("created child", "kind", key.gvk.Kind, "name", key.name)
+		case updated:
+			ctrl.LoggerFrom(ctx).V(1).Info("updated child", "kind", key.gvk.Kind, "name", key.name)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -132,6 +151,10 @@ func (r *TenantReconciler) applyAll(ctx context.Context, t *silov1.Tenant, desir
 // SetupWithManager registers the controller: it watches Tenants and every kind of
 // child Silo owns, so a deleted or edited child is repaired at once.
 func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &silov1.Tenant{},
+		externalSecretIndex, externalSecretNames); err != nil {
+		return fmt.Errorf("indexing Tenants by external Secret: %w", err)
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&silov1.Tenant{}, builder.WithPredicates()).
 		Named("tenant").
@@ -140,6 +163,8 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) e
 	for _, obj := range ownedTypes() {
 		b = b.Owns(obj)
 	}
+	// External service Secrets live in the operator's namespace, owned by nobody.
+	b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForExternalSecret))
 	return b.Complete(r)
 }
 
@@ -152,6 +177,14 @@ func ownedTypes() []client.Object {
 		&networkingv1.NetworkPolicy{},
 		&rbacv1.Role{},
 		&rbacv1.RoleBinding{},
+		&appsv1.Deployment{},
+		&appsv1.StatefulSet{},
+		&corev1.Service{},
+		&autoscalingv2.HorizontalPodAutoscaler{},
+		&policyv1.PodDisruptionBudget{},
+		&networkingv1.Ingress{},
+		&corev1.PersistentVolumeClaim{},
+		&corev1.Secret{},
 	}
 }
 

@@ -44,20 +44,29 @@ type blockage struct {
 	message string
 }
 
-// observe reads the readiness of every component and the quota usage from the cache.
-func (r *TenantReconciler) observe(ctx context.Context, t *silov1.Tenant, obs *observation) error {
+// observe reads the readiness and endpoint of every component and the quota usage
+// from the cache.
+func (r *TenantReconciler) observe(ctx context.Context, bc *buildContext, obs *observation) error {
+	t := bc.Tenant
 	obs.namespaceReady = true
 	var errs []error
-	for _, c := range components {
+	for i := range components {
+		c := &components[i]
 		if !c.enabled(t) {
 			continue
 		}
-		st, err := c.observe(ctx, r.Client, t)
+		st, err := c.status(ctx, r.Client, bc)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("observing %s: %w", c.name, err))
 			continue
 		}
 		obs.components = append(obs.components, st)
+		if url := c.endpointURL(t); url != "" {
+			if obs.endpoints == nil {
+				obs.endpoints = map[string]string{}
+			}
+			obs.endpoints[c.name] = url
+		}
 	}
 	quota := &corev1.ResourceQuota{}
 	if err := r.Get(ctx, client.ObjectKey{Namespace: NamespaceFor(t), Name: QuotaName}, quota); err == nil {

@@ -268,14 +268,18 @@ type ExternalService struct {
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	SecretName string `json:"secretName"`
 }
 
 // QueueSpec is a managed NATS JetStream server or an external queue.
 // +kubebuilder:validation:XValidation:rule="!has(self.external) || (!has(self.storage) && !has(self.version) && !has(self.resources))",message="queue.external cannot be combined with storage, version or resources: those configure the managed queue"
+// +kubebuilder:validation:XValidation:rule="has(self.external) || has(oldSelf.external) || (has(self.storage) == has(oldSelf.storage) && (!has(self.storage) || quantity(string(self.storage)).compareTo(quantity(string(oldSelf.storage))) == 0))",message="queue.storage cannot change once the queue exists: its volume is created from a fixed template; resize the claim data-queue-0 instead"
 type QueueSpec struct {
-	// storage is the size of the JetStream volume (default 1Gi).
+	// storage is the size of the JetStream volume (default 1Gi). It cannot change
+	// once the queue exists.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="queue.storage must be a positive quantity such as \"1Gi\""
 	Storage *resource.Quantity `json:"storage,omitempty"`
 	// version is the NATS image tag (default: the operator's pinned image).
 	// +optional
@@ -309,9 +313,12 @@ type CacheSpec struct {
 
 // DatabaseSpec is a managed PostgreSQL server or an external database.
 // +kubebuilder:validation:XValidation:rule="!has(self.external) || (!has(self.storage) && !has(self.version) && !has(self.resources))",message="database.external cannot be combined with storage, version or resources: those configure the managed database"
+// +kubebuilder:validation:XValidation:rule="has(self.external) || has(oldSelf.external) || (has(self.storage) == has(oldSelf.storage) && (!has(self.storage) || quantity(string(self.storage)).compareTo(quantity(string(oldSelf.storage))) == 0))",message="database.storage cannot change once the database exists: its volume is created from a fixed template; resize the claim data-database-0 instead"
 type DatabaseSpec struct {
-	// storage is the size of the database volume (default 10Gi).
+	// storage is the size of the database volume (default 10Gi). It cannot change
+	// once the database exists.
 	// +optional
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="database.storage must be a positive quantity such as \"10Gi\""
 	Storage *resource.Quantity `json:"storage,omitempty"`
 	// version is the PostgreSQL image tag (default: the operator's pinned image).
 	// +optional
@@ -330,6 +337,7 @@ type DatabaseSpec struct {
 type StorageSpec struct {
 	// size is the size of the volume mounted at /data.
 	// +required
+	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="storage.size must be a positive quantity such as \"20Gi\""
 	Size resource.Quantity `json:"size"`
 }
 

@@ -1,0 +1,198 @@
+package controllers
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+)
+
+// externalSecretIndex indexes Tenants by the names of their external service
+// Secrets, so a Secret appearing in the operator's namespace wakes its Tenants.
+const externalSecretIndex = "spec.external.secretName"
+
+// passwordBytes is the entropy of a generated password (hex-encoded, so it is safe in
+// a URL without escaping).
+const passwordBytes = 24
+
+// readWiring reads what the builders need from the cluster: the credentials of every
+// managed component that has them (generating them the first time) and the Secret of
+// every external one. A missing external Secret blocks the Tenant (Degraded, naming
+// the Secret) but the rest of the environment is still applied.
+func (r *TenantReconciler) readWiring(ctx context.Context, bc *buildContext, obs *observation) error {
+	t := bc.Tenant
+	bc.Credentials = map[string]map[string][]byte{}
+	bc.External = map[string]map[string][]byte{}
+	var problems []string
+	for i := range components {
+		c := &components[i]
+		if !c.enabled(t) {
+			continue
+		}
+		if ext := c.externalService(t); ext != nil {
+			s := &corev1.Secret{}
+			err := r.Get(ctx, client.ObjectKey{Namespace: r.Config.OperatorNamespace, Name: ext.SecretName}, s)
+			switch {
+			case apierrors.IsNotFound(err):
+				problems = append(problems, fmt.Sprintf("the Secret %s/%s of the external %s is missing",
+					r.Config.OperatorNamespace, ext.SecretName, c.name))
+			case err != nil:
+				return fmt.Errorf("reading Secret %s/%s of the external %s: %w", r.Config.OperatorNamespace, ext.SecretName, c.name, err)
+			case len(s.Data) == 0:
+				problems = append(problems, fmt.Sprintf("the Secret %s/%s of the external %s has no keys",
+					r.Config.OperatorNamespace, ext.SecretName, c.name))
+			default:
+				bc.External[c.name] = s.Data
+			}
+			continue
+		}
+		if c.credentialUser == "" {
+			continue
+		}
+		data, err := r.ensureCredentials(ctx, t, c)
+		if err != nil {
+			return err
+		}
+		bc.Credentials[c.name] = data
+	}
+	if len(problems) > 0 {
+		obs.blocked = &blockage{
+			reason: silov1.ExternalSecretMissingReason,
+			message: strings.Join(problems, "; ") + ": create it in the operator's namespace with the service's " +
+				"connection settings as keys (for example DATABASE_URL)",
+		}
+	}
+	return nil
+}
+
+// ensureCredentials returns a component's credentials: the existing Secret's data as
+// it is, or, only when there is none, newly generated ones. They are never changed
+// afterwards: a regenerated database password would lock the app out of its data.
+func (r *TenantReconciler) ensureCredentials(ctx context.Context, t *silov1.Tenant, c *component) (map[string][]byte, error) {
+	key := client.ObjectKey{Namespace: NamespaceFor(t), Name: credentialsSecretName(c.name)}
+	s := &corev1.Secret{}
+	err := r.Get(ctx, key, s)
+	if apierrors.IsNotFound(err) {
+		s, err = r.createCredentials(ctx, t, c)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("credentials of %s: %w", klog.KObj(t), err)
+	}
+	for _, k := range []string{"username", "password"} {
+		if len(s.Data[k]) == 0 {
+			return nil, terminal(fmt.Errorf("credentials Secret %s lacks key %q: restore it, or delete the Secret "+
+				"to generate new credentials (a managed database keeps its old password)", key, k))
+		}
+	}
+	if metav1.GetControllerOf(s) == nil {
+		// Retained from an earlier Tenant of the same name: adopt it, data untouched.
+		before := s.DeepCopy()
+		s.OwnerReferences = append(s.OwnerReferences, metav1.OwnerReference{
+			APIVersion: silov1.GroupVersion.String(), Kind: "Tenant", Name: t.Name, UID: t.UID,
+			Controller: ptrTo(true), BlockOwnerDeletion: ptrTo(true),
+		})
+		if err := r.Patch(ctx, s, client.MergeFrom(before), client.FieldOwner(FieldOwner)); err != nil {
+			return nil, fmt.Errorf("adopting credentials %s: %w", key, err)
+		}
+	}
+	return s.Data, nil
+}
+
+// createCredentials generates a component's credentials into an immutable Secret.
+// It creates rather than applies: if another pass created the Secret first, the
+// create fails and that Secret's data is used, so a race never overwrites a password.
+func (r *TenantReconciler) createCredentials(ctx context.Context, t *silov1.Tenant, c *component) (*corev1.Secret, error) {
+	raw := make([]byte, passwordBytes)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, fmt.Errorf("generating a password: %w", err)
+	}
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      credentialsSecretName(c.name),
+			Namespace: NamespaceFor(t),
+			Labels:    componentLabels(t, c.name),
+			OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: silov1.GroupVersion.String(), Kind: "Tenant", Name: t.Name, UID: t.UID,
+				Controller: ptrTo(true), BlockOwnerDeletion: ptrTo(true),
+			}},
+		},
+		Type:      corev1.SecretTypeOpaque,
+		Immutable: ptrTo(true),
+		Data: map[string][]byte{
+			"username": []byte(c.credentialUser),
+			"password": []byte(hex.EncodeToString(raw)),
+		},
+	}
+	err := r.Create(ctx, s, client.FieldOwner(FieldOwner))
+	if apierrors.IsAlreadyExists(err) {
+		// The cache has not seen it yet: read it from the API server.
+		existing := &corev1.Secret{}
+		if err := r.apiReader().Get(ctx, client.ObjectKeyFromObject(s), existing); err != nil {
+			return nil, fmt.Errorf("reading credentials %s: %w", client.ObjectKeyFromObject(s), err)
+		}
+		return existing, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating credentials %s: %w", client.ObjectKeyFromObject(s), err)
+	}
+	r.event(t, corev1.EventTypeNormal, "CredentialsCreated", "Create", "generated credentials for the %s in Secret %s", c.name, s.Name)
+	ctrl.LoggerFrom(ctx).Info("generated credentials", "component", c.name, "secret", s.Name)
+	return s, nil
+}
+
+// apiReader reads from the API server itself, past the cache.
+func (r *TenantReconciler) apiReader() client.Reader {
+	if r.APIReader != nil {
+		return r.APIReader
+	}
+	return r.Client
+}
+
+// externalSecretNames are the external service Secrets a Tenant refers to (the
+// value of externalSecretIndex).
+func externalSecretNames(obj client.Object) []string {
+	t, ok := obj.(*silov1.Tenant)
+	if !ok {
+		return nil
+	}
+	var names []string
+	for i := range components {
+		c := &components[i]
+		if !c.enabled(t) {
+			continue
+		}
+		if ext := c.externalService(t); ext != nil {
+			names = append(names, ext.SecretName)
+		}
+	}
+	return names
+}
+
+// tenantsForExternalSecret maps a Secret in the operator's namespace to the Tenants
+// that use it as an external service's settings.
+func (r *TenantReconciler) tenantsForExternalSecret(ctx context.Context, obj client.Object) []reconcile.Request {
+	if obj.GetNamespace() != r.Config.OperatorNamespace {
+		return nil
+	}
+	list := &silov1.TenantList{}
+	if err := r.List(ctx, list, client.MatchingFields{externalSecretIndex: obj.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing Tenants that use an external Secret", "secret", klog.KObj(obj))
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}

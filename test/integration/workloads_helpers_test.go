@@ -1,0 +1,178 @@
+package integration
+
+import (
+	"strings"
+
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+	"github.com/silo-dev/silo/controllers"
+)
+
+// fullTenant returns a Tenant with every component managed by Silo.
+func fullTenant(name string) *silov1.Tenant {
+	t := newTenant(name)
+	t.Spec.App.Port = 3000
+	t.Spec.App.Env = []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "info"}}
+	t.Spec.App.Resources = corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("0.25"), corev1.ResourceMemory: resource.MustParse("256Mi")},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("0.5Gi")},
+	}
+	t.Spec.App.Autoscaling = &silov1.AutoscalingSpec{MinReplicas: ptr.To(int32(2)), MaxReplicas: 5}
+	t.Spec.App.Ingress = &silov1.IngressSpec{Host: name + ".shop.example.com", ClassName: "nginx", TLSSecretName: name + "-tls"}
+	t.Spec.Workers = &silov1.WorkersSpec{Replicas: ptr.To(int32(2)), Command: []string{"/app", "worker"}}
+	t.Spec.Queue = &silov1.QueueSpec{}
+	t.Spec.Cache = &silov1.CacheSpec{Resources: &corev1.ResourceRequirements{
+		Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")},
+	}}
+	t.Spec.Database = &silov1.DatabaseSpec{Storage: ptr.To(resource.MustParse("5Gi"))}
+	t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("2Gi")}
+	return t
+}
+
+// tenantReconciles is how many reconciles the tenant controller has finished.
+func tenantReconciles() float64 {
+	families, err := metrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	total := 0.0
+	for _, f := range families {
+		if f.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "controller" && l.GetValue() == "tenant" {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
+
+// managedKinds are the lists of every kind Silo creates in a tenant namespace.
+func managedKinds() map[string]client.ObjectList {
+	return map[string]client.ObjectList{
+		"ServiceAccount": &corev1.ServiceAccountList{}, "ResourceQuota": &corev1.ResourceQuotaList{},
+		"LimitRange": &corev1.LimitRangeList{}, "NetworkPolicy": &networkingv1.NetworkPolicyList{},
+		"Role": &rbacv1.RoleList{}, "RoleBinding": &rbacv1.RoleBindingList{},
+		"Deployment": &appsv1.DeploymentList{}, "StatefulSet": &appsv1.StatefulSetList{},
+		"Service": &corev1.ServiceList{}, "HorizontalPodAutoscaler": &autoscalingv2.HorizontalPodAutoscalerList{},
+		"PodDisruptionBudget": &policyv1.PodDisruptionBudgetList{}, "Ingress": &networkingv1.IngressList{},
+		"PersistentVolumeClaim": &corev1.PersistentVolumeClaimList{}, "Secret": &corev1.SecretList{},
+	}
+}
+
+// managedObjects returns the resourceVersion of every object Silo manages in the
+// Tenant's namespace (and of the namespace), by "Kind/name".
+func managedObjects(t *silov1.Tenant) map[string]string {
+	ns := controllers.NamespaceFor(t)
+	out := map[string]string{}
+	n := &corev1.Namespace{}
+	Expect(get(n, "", ns)).To(Succeed())
+	out["Namespace/"+ns] = n.ResourceVersion
+	for kind, list := range managedKinds() {
+		Expect(k8s.List(ctx, list, client.InNamespace(ns),
+			client.MatchingLabels{silov1.ManagedByLabel: silov1.ManagedByValue, silov1.TenantLabel: t.Name})).To(Succeed())
+		items, err := meta.ExtractList(list)
+		Expect(err).NotTo(HaveOccurred())
+		for _, o := range items {
+			obj := o.(client.Object)
+			out[kind+"/"+obj.GetName()] = obj.GetResourceVersion()
+		}
+	}
+	return out
+}
+
+// countByKind counts the objects of managedObjects by kind.
+func countByKind(objs map[string]string) map[string]int {
+	out := map[string]int{}
+	for k := range objs {
+		kind, _, _ := strings.Cut(k, "/")
+		out[kind]++
+	}
+	return out
+}
+
+// markDeploymentReady plays the Deployment controller: all replicas of the current
+// generation are ready.
+func markDeploymentReady(g Gomega, ns, name string) {
+	d := &appsv1.Deployment{}
+	g.Expect(get(d, ns, name)).To(Succeed())
+	n := ptr.Deref(d.Spec.Replicas, 1)
+	d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n,
+		ReadyReplicas: n, AvailableReplicas: n}
+	g.Expect(k8s.Status().Update(ctx, d)).To(Succeed())
+}
+
+// markStatefulSetReady plays the StatefulSet controller.
+func markStatefulSetReady(g Gomega, ns, name string) {
+	s := &appsv1.StatefulSet{}
+	g.Expect(get(s, ns, name)).To(Succeed())
+	n := ptr.Deref(s.Spec.Replicas, 1)
+	s.Status = appsv1.StatefulSetStatus{ObservedGeneration: s.Generation, Replicas: n, ReadyReplicas: n,
+		CurrentReplicas: n, UpdatedReplicas: n, AvailableReplicas: n}
+	g.Expect(k8s.Status().Update(ctx, s)).To(Succeed())
+}
+
+// markClaimBound plays the volume binder.
+func markClaimBound(g Gomega, ns, name string) {
+	pvc := &corev1.PersistentVolumeClaim{}
+	g.Expect(get(pvc, ns, name)).To(Succeed())
+	pvc.Status.Phase = corev1.ClaimBound
+	g.Expect(k8s.Status().Update(ctx, pvc)).To(Succeed())
+}
+
+// componentStatus returns the named entry of status.components.
+func componentStatus(t *silov1.Tenant, name string) *silov1.ComponentStatus {
+	for i := range t.Status.Components {
+		if t.Status.Components[i].Name == name {
+			return &t.Status.Components[i]
+		}
+	}
+	return nil
+}
+
+// secretData reads a Secret's data.
+func secretData(ns, name string) map[string][]byte {
+	s := &corev1.Secret{}
+	ExpectWithOffset(1, get(s, ns, name)).To(Succeed())
+	return s.Data
+}
+
+// podFromTemplate returns a Pod the workload controller would create from tmpl.
+func podFromTemplate(ns, name string, tmpl corev1.PodTemplateSpec) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: tmpl.Labels, Annotations: tmpl.Annotations},
+		Spec:       tmpl.Spec,
+	}
+}
+
+// readyCondition returns the Tenant's Ready condition.
+func readyCondition(t *silov1.Tenant) *metav1.Condition {
+	return meta.FindStatusCondition(t.Status.Conditions, silov1.ReadyCondition)
+}
+
+// mutateTenant changes the Tenant's spec, retrying when a status write got there first.
+func mutateTenant(name string, mutate func(*silov1.Tenant)) {
+	EventuallyWithOffset(1, func() error {
+		t := &silov1.Tenant{}
+		if err := k8s.Get(ctx, client.ObjectKey{Name: name}, t); err != nil {
+			return err
+		}
+		mutate(t)
+		return k8s.Update(ctx, t)
+	}).Should(Succeed())
+}
