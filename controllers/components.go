@@ -68,6 +68,18 @@ func init() {
 	}
 }
 
+// buildWorkloads returns the tenant's connection settings and the objects of every
+// component it asks for, in component order.
+func buildWorkloads(bc *buildContext) []runtime.ApplyConfiguration {
+	objs := []runtime.ApplyConfiguration{buildSettings(bc)}
+	for i := range components {
+		if c := &components[i]; c.enabled(bc.Tenant) {
+			objs = append(objs, c.desired(bc)...)
+		}
+	}
+	return objs
+}
+
 // externalService returns the component's external service, or nil when Silo runs it.
 func (c *component) externalService(t *silov1.Tenant) *silov1.ExternalService {
 	if c.external == nil {

@@ -103,13 +103,7 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 	if err := r.readWiring(ctx, bc, obs); err != nil {
 		return err
 	}
-	desired := buildIsolation(bc)
-	desired = append(desired, buildSettings(bc))
-	for i := range components {
-		if c := &components[i]; c.enabled(t) {
-			desired = append(desired, c.desired(bc)...)
-		}
-	}
+	desired := append(buildIsolation(bc), buildWorkloads(bc)...)
 	applied, err := r.applyAll(ctx, t, desired, obs)
 	if err != nil {
 		return err

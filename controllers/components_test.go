@@ -1,0 +1,195 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+)
+
+func TestComponentOrder(t *testing.T) {
+	var names []string
+	for _, c := range components {
+		names = append(names, c.name)
+	}
+	if diff := cmp.Diff([]string{"app", "workers", "queue", "cache", "database", "storage"}, names); diff != "" {
+		t.Errorf("component order (-want +got):\n%s", diff)
+	}
+}
+
+func TestBuildWorkloadsOfAFullTenant(t *testing.T) {
+	objs := typed(t, buildWorkloads(testContext(fullTestTenant())))
+	want := []string{
+		"Deployment/app", "Deployment/cache", "Deployment/workers",
+		"Ingress/app", "PersistentVolumeClaim/storage", "PodDisruptionBudget/app",
+		"Secret/connection-settings",
+		"Service/app", "Service/cache", "Service/database", "Service/queue",
+		"StatefulSet/database", "StatefulSet/queue",
+	}
+	if diff := cmp.Diff(want, keys(objs)); diff != "" {
+		t.Fatalf("objects (-want +got):\n%s", diff)
+	}
+	uids := map[string]int64{"Deployment/app": appUID, "Deployment/workers": appUID, "Deployment/cache": valkeyUID,
+		"StatefulSet/queue": natsUID, "StatefulSet/database": postgresUID}
+	for name, p := range podSpecs(objs) {
+		checkRestricted(t, name, p, uids[name])
+	}
+}
+
+// TestBuildersArePure proves that building twice gives byte-identical objects (no
+// clock, randomness or map order) and leaves the Tenant as it was.
+func TestBuildersArePure(t *testing.T) {
+	tn := fullTestTenant()
+	before := tn.DeepCopy()
+	a, b := typed(t, buildWorkloads(testContext(tn))), typed(t, buildWorkloads(testContext(tn)))
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Errorf("two builds differ:\n%s", diff)
+	}
+	if diff := cmp.Diff(before, tn); diff != "" {
+		t.Errorf("building changed the Tenant:\n%s", diff)
+	}
+}
+
+func TestExternalComponents(t *testing.T) {
+	tests := map[string]struct {
+		external map[string]map[string][]byte
+		wantObjs []string
+		wantSet  map[string]string
+		wantRdy  bool
+	}{
+		"secret present: its keys are the settings, nothing is run": {
+			external: map[string]map[string][]byte{DatabaseName: {"DATABASE_URL": []byte("postgres://x"), "PGSSLMODE": []byte("require")}},
+			wantObjs: []string{"Deployment/app", "Secret/connection-settings", "Service/app"},
+			wantSet:  map[string]string{"DATABASE_URL": "postgres://x", "PGSSLMODE": "require"},
+			wantRdy:  true,
+		},
+		"secret missing: no settings, not ready, still nothing run": {
+			external: map[string]map[string][]byte{},
+			wantObjs: []string{"Deployment/app", "Secret/connection-settings", "Service/app"},
+			wantSet:  map[string]string{},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			tn := testTenant()
+			tn.Spec.Database = &silov1.DatabaseSpec{External: &silov1.ExternalService{SecretName: "acme-db"}}
+			bc := testContext(tn)
+			bc.External = tc.external
+			objs := typed(t, buildWorkloads(bc))
+			if diff := cmp.Diff(tc.wantObjs, keys(objs)); diff != "" {
+				t.Errorf("objects (-want +got):\n%s", diff)
+			}
+			got := map[string]string{}
+			for k, v := range settingsData(bc) {
+				got[k] = string(v)
+			}
+			if diff := cmp.Diff(tc.wantSet, got); diff != "" {
+				t.Errorf("settings (-want +got):\n%s", diff)
+			}
+			db := &components[4]
+			st, err := db.status(context.Background(), fake.NewClientBuilder().WithScheme(NewScheme()).Build(), bc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Ready != tc.wantRdy {
+				t.Errorf("ready = %v, want %v (%s)", st.Ready, tc.wantRdy, st.Message)
+			}
+			if db.endpointURL(tn) != "" {
+				t.Error("an external service has an endpoint in status")
+			}
+		})
+	}
+}
+
+func TestSettingsHashFollowsSettings(t *testing.T) {
+	tn := fullTestTenant()
+	h1 := settingsHash(testContext(tn))
+	if h2 := settingsHash(testContext(tn)); h1 != h2 {
+		t.Errorf("hash is not stable: %s then %s", h1, h2)
+	}
+	bc := testContext(tn)
+	bc.Credentials[DatabaseName]["password"] = []byte("other")
+	if settingsHash(bc) == h1 {
+		t.Error("a changed password does not change the hash: the app would keep the old one")
+	}
+	tn.Spec.Storage = nil
+	if settingsHash(testContext(tn)) == h1 {
+		t.Error("removing storage does not change the hash")
+	}
+}
+
+func TestReplicaStatus(t *testing.T) {
+	tests := map[string]struct {
+		spec       *int32
+		generation int64
+		observed   int64
+		ready      int32
+		want       silov1.ComponentStatus
+	}{
+		"all ready": {spec: ptr.To(int32(2)), generation: 3, observed: 3, ready: 2,
+			want: silov1.ComponentStatus{Name: "app", Ready: true, Replicas: 2, ReadyReplicas: 2}},
+		"not yet observed": {spec: ptr.To(int32(2)), generation: 4, observed: 3, ready: 2,
+			want: silov1.ComponentStatus{Name: "app", Replicas: 2, ReadyReplicas: 2, Message: "the Deployment controller has not yet seen generation 4"}},
+		"some ready": {spec: ptr.To(int32(3)), generation: 1, observed: 1, ready: 1,
+			want: silov1.ComponentStatus{Name: "app", Replicas: 3, ReadyReplicas: 1, Message: "1/3 replicas ready"}},
+		"replicas unset defaults to one": {generation: 1, observed: 1,
+			want: silov1.ComponentStatus{Name: "app", Replicas: 1, Message: "0/1 replicas ready"}},
+		"scaled to zero": {spec: ptr.To(int32(0)), generation: 2, observed: 2,
+			want: silov1.ComponentStatus{Name: "app", Ready: true}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := replicaStatus("app", "Deployment", tc.spec, tc.generation, tc.observed, tc.ready)
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestObserveReadsWorkloadsAndClaims(t *testing.T) {
+	tn := testTenant()
+	ns := NamespaceFor(tn)
+	c := fake.NewClientBuilder().WithScheme(NewScheme()).WithObjects(
+		&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "database", Namespace: ns, Generation: 1},
+			Spec:   appsv1.StatefulSetSpec{Replicas: ptr.To(int32(1))},
+			Status: appsv1.StatefulSetStatus{ObservedGeneration: 1, ReadyReplicas: 1}},
+		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "storage", Namespace: ns},
+			Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}},
+	).Build()
+	bc := testContext(tn)
+	ctx := context.Background()
+	if st, _ := observeStatefulSet("database")(ctx, c, bc); !st.Ready {
+		t.Errorf("database: %+v", st)
+	}
+	if st, _ := observeClaim("storage")(ctx, c, bc); st.Ready || st.Message != "volume claim storage is Pending" {
+		t.Errorf("storage: %+v", st)
+	}
+	if st, err := observeDeployment("app")(ctx, c, bc); err != nil || st.Ready || st.Message != "Deployment app not created yet" {
+		t.Errorf("app: %+v %v", st, err)
+	}
+}
+
+func TestWithTag(t *testing.T) {
+	tests := map[string]struct{ image, version, want string }{
+		"no version":        {"docker.io/library/nats:2.11.6-alpine", "", "docker.io/library/nats:2.11.6-alpine"},
+		"tag replaced":      {"docker.io/library/nats:2.11.6-alpine", "2.12.0", "docker.io/library/nats:2.12.0"},
+		"registry port":     {"registry.local:5000/nats:2.11", "2.12", "registry.local:5000/nats:2.12"},
+		"untagged":          {"registry.local:5000/nats", "2.12", "registry.local:5000/nats:2.12"},
+		"digest is dropped": {"docker.io/library/nats:2.11@sha256:abc", "2.12", "docker.io/library/nats:2.12"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := withTag(tc.image, tc.version); got != tc.want {
+				t.Errorf("withTag(%q, %q) = %q, want %q", tc.image, tc.version, got, tc.want)
+			}
+		})
+	}
+}
