@@ -242,6 +242,10 @@ var _ = Describe("A full Tenant's workloads", func() {
 		mutateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Suspend = false })
 		Eventually(func(g Gomega) {
 			g.Expect(get(&autoscalingv2.HorizontalPodAutoscaler{}, ns, controllers.AppName)).To(Succeed())
+			app := &appsv1.Deployment{}
+			g.Expect(get(app, ns, controllers.AppName)).To(Succeed())
+			// An HPA leaves a Deployment at zero replicas alone: Silo must hand it back at one.
+			g.Expect(app.Spec.Replicas).To(Equal(ptr.To(int32(1))))
 			w := &appsv1.Deployment{}
 			g.Expect(get(w, ns, controllers.WorkersName)).To(Succeed())
 			g.Expect(w.Spec.Replicas).To(Equal(ptr.To(int32(2))))

@@ -225,3 +225,26 @@ var _ = Describe("The sample Tenants", func() {
 		})
 	}
 })
+
+var _ = Describe("Workload validation", func() {
+	It("refuses an empty file storage volume with a message that says what to give", func() {
+		t := newTenant(uniqueName("badsize"))
+		t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("0")}
+		Expect(k8s.Create(ctx, t, client.DryRunAll)).To(MatchError(ContainSubstring(`storage.size must be a positive quantity`)))
+	})
+
+	It("refuses an external Secret name that cannot name a Secret", func() {
+		t := newTenant(uniqueName("badsecret"))
+		t.Spec.Queue = &silov1.QueueSpec{External: &silov1.ExternalService{SecretName: "Not_A_Name"}}
+		Expect(k8s.Create(ctx, t, client.DryRunAll)).To(MatchError(ContainSubstring("spec.queue.external.secretName")))
+	})
+
+	It("lets a managed database become external even though its storage was set", func() {
+		t := newTenant(uniqueName("toext"))
+		t.Spec.Database = &silov1.DatabaseSpec{Storage: ptr.To(resource.MustParse("5Gi"))}
+		t = createTenant(t)
+		mutateTenant(t.Name, func(t *silov1.Tenant) {
+			t.Spec.Database = &silov1.DatabaseSpec{External: &silov1.ExternalService{SecretName: "somewhere"}}
+		})
+	})
+})
