@@ -119,8 +119,8 @@ func (r *TenantReconciler) applyAll(ctx context.Context, t *silov1.Tenant, desir
 		if res != unchanged {
 			obs.changed = true
 		}
-		if res == created {
-			ctrl.LoggerFrom(ctx).V(1).Info("created child", "kind", key.gvk.Kind, "name", key.name)
+		if res != unchanged {
+			ctrl.LoggerFrom(ctx).V(1).Info("applied child", "kind", key.gvk.Kind, "name", key.name, "created", res == created)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
