@@ -35,25 +35,10 @@ const (
 // apply writes desired if the cluster does not already hold it. desired is an apply
 // configuration from k8s.io/client-go/applyconfigurations.
 func (a *applier) apply(ctx context.Context, desired runtime.ApplyConfiguration) (childKey, applyResult, error) {
-	raw, err := json.Marshal(desired)
+	u, err := withSpecHash(desired)
 	if err != nil {
-		return childKey{}, unchanged, fmt.Errorf("encoding desired object: %w", err)
+		return childKey{}, unchanged, err
 	}
-	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(raw); err != nil {
-		return childKey{}, unchanged, fmt.Errorf("decoding desired object: %w", err)
-	}
-	// The hash covers everything Silo sends, so a field Silo stops sending (which a
-	// subset comparison cannot see) still changes the hash and triggers an apply.
-	sum := sha256.Sum256(raw)
-	hash := hex.EncodeToString(sum[:8])
-	ann := u.GetAnnotations()
-	if ann == nil {
-		ann = map[string]string{}
-	}
-	ann[silov1.SpecHashAnnotation] = hash
-	u.SetAnnotations(ann)
-
 	gvk := u.GroupVersionKind()
 	typed, err := a.scheme.New(gvk)
 	if err != nil {
@@ -177,4 +162,26 @@ func toFloat(v any) (float64, bool) {
 		return x, true
 	}
 	return 0, false
+}
+
+// withSpecHash returns desired as an unstructured object annotated with a hash of its
+// content. The hash covers everything Silo sends, so a field Silo stops sending (which
+// a subset comparison cannot see) still changes the hash and triggers an apply.
+func withSpecHash(desired runtime.ApplyConfiguration) (*unstructured.Unstructured, error) {
+	raw, err := json.Marshal(desired)
+	if err != nil {
+		return nil, fmt.Errorf("encoding desired object: %w", err)
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(raw); err != nil {
+		return nil, fmt.Errorf("decoding desired object: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	ann := u.GetAnnotations()
+	if ann == nil {
+		ann = map[string]string{}
+	}
+	ann[silov1.SpecHashAnnotation] = hex.EncodeToString(sum[:8])
+	u.SetAnnotations(ann)
+	return u, nil
 }

@@ -50,10 +50,11 @@ func NewManager(restCfg *rest.Config, cfg Config, opts ctrl.Options, concurrency
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
 	r := &TenantReconciler{
-		Client:   mgr.GetClient(),
-		Scheme:   mgr.GetScheme(),
-		Config:   cfg,
-		Recorder: mgr.GetEventRecorder("silo"),
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Scheme:    mgr.GetScheme(),
+		Config:    cfg,
+		Recorder:  mgr.GetEventRecorder("silo"),
 	}
 	if err := r.SetupWithManager(mgr, concurrency); err != nil {
 		return nil, fmt.Errorf("setting up the tenant controller: %w", err)

@@ -37,9 +37,11 @@ import (
 // TenantReconciler turns a Tenant into its isolated namespace and everything in it.
 type TenantReconciler struct {
 	client.Client
-	Scheme   *runtime.Scheme
-	Config   Config
-	Recorder events.EventRecorder
+	// APIReader reads around the cache, for objects the cache does not hold.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Config    Config
+	Recorder  events.EventRecorder
 }
 
 // namespaceRequeue is how soon to look again at a namespace that is still terminating.
