@@ -48,7 +48,7 @@ type TenantReconciler struct {
 const namespaceRequeue = 5 * time.Second
 
 // Reconcile brings one Tenant's environment to its spec and reports it in status.
-func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
+func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, reterr error) {
 	t := &silov1.Tenant{}
 	if err := r.Get(ctx, req.NamespacedName, t); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -75,7 +75,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ c
 		if apierrors.IsConflict(reterr) {
 			// Someone else wrote first; the watch brings the new version.
 			reterr = nil
-			obs.requeueAfter = time.Second
+			res.RequeueAfter = time.Second
 		}
 	}()
 
