@@ -78,14 +78,18 @@ var _ = Describe("Tenant validation in the CRD", func() {
 		t := newTenant(uniqueName("region"))
 		t.Spec.Placement.Region = "eu-west-1"
 		t = createTenant(t)
-		t.Spec.Placement.Region = "us-east-1"
-		err := k8s.Update(ctx, t)
+		// A merge patch carries no resourceVersion: the only possible refusal is validation.
+		move := func(region string) error {
+			orig := t.DeepCopy()
+			t.Spec.Placement.Region = region
+			return k8s.Patch(ctx, t, client.MergeFrom(orig))
+		}
+		err := move("us-east-1")
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("placement.region is immutable once set"))
 
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
-		t.Spec.Placement.Region = ""
-		err = k8s.Update(ctx, t)
+		err = move("")
 		Expect(err).To(HaveOccurred(), "removing the region must be refused too")
 		Expect(err.Error()).To(ContainSubstring("placement.region is immutable once set"))
 	})
