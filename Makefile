@@ -7,7 +7,7 @@ CACHE ?= $(CURDIR)/.cache
 K8S_BIN := $(CACHE)/k8s/v$(K8S_VERSION)/bin
 export KUBEBUILDER_ASSETS ?= $(K8S_BIN)
 CONTROLLER_GEN := $(CURDIR)/bin/controller-gen
-GINKGO_FLAGS ?= -ginkgo.v=false
+GINKGO_FLAGS ?= -ginkgo.no-color
 
 .PHONY: help
 help: ## List the targets.

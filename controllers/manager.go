@@ -33,14 +33,17 @@ func CacheOptions(cfg *Config) cache.Options {
 	byObject := map[client.Object]cache.ByObject{&corev1.Namespace{}: managed}
 	for _, obj := range ownedTypes() {
 		byObject[obj] = managed
+		if _, ok := obj.(*corev1.Secret); ok {
+			// Secrets: Silo's own everywhere, plus every Secret in the operator's
+			// namespace, where the platform keeps the settings of external services
+			// (not labelled by Silo, and never readable by tenant admins). The map is
+			// keyed by pointer: this must replace the entry, not add a second one.
+			byObject[obj] = cache.ByObject{Namespaces: map[string]cache.Config{
+				cache.AllNamespaces:   {LabelSelector: managed.Label},
+				cfg.OperatorNamespace: {LabelSelector: labels.Everything()},
+			}}
+		}
 	}
-	// Secrets: Silo's own everywhere, plus every Secret in the operator's namespace,
-	// where the platform keeps the settings of external services (not labelled by
-	// Silo, and never readable by tenant admins).
-	byObject[&corev1.Secret{}] = cache.ByObject{Namespaces: map[string]cache.Config{
-		cache.AllNamespaces:   {LabelSelector: managed.Label},
-		cfg.OperatorNamespace: {LabelSelector: labels.Everything()},
-	}}
 	return cache.Options{
 		ByObject:         byObject,
 		DefaultTransform: cache.TransformStripManagedFields(),

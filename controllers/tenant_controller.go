@@ -47,7 +47,7 @@ import (
 // TenantReconciler turns a Tenant into its isolated namespace and everything in it.
 type TenantReconciler struct {
 	client.Client
-	// APIReader reads past the cache (a credentials Secret the cache has not seen yet).
+	// APIReader reads around the cache, for objects the cache does not hold.
 	APIReader client.Reader
 	Scheme    *runtime.Scheme
 	Config    Config
@@ -58,7 +58,7 @@ type TenantReconciler struct {
 const namespaceRequeue = 5 * time.Second
 
 // Reconcile brings one Tenant's environment to its spec and reports it in status.
-func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, reterr error) {
+func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, reterr error) {
 	t := &silov1.Tenant{}
 	if err := r.Get(ctx, req.NamespacedName, t); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -85,7 +85,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ c
 		if apierrors.IsConflict(reterr) {
 			// Someone else wrote first; the watch brings the new version.
 			reterr = nil
-			obs.requeueAfter = time.Second
+			res.RequeueAfter = time.Second
 		}
 	}()
 
@@ -129,11 +129,8 @@ func (r *TenantReconciler) applyAll(ctx context.Context, t *silov1.Tenant, desir
 		if res != unchanged {
 			obs.changed = true
 		}
-		switch res {
-		case created:
-			ctrl.LoggerFrom(ctx).V(1).Info("created child", "kind", key.gvk.Kind, "name", key.name)
-		case updated:
-			ctrl.LoggerFrom(ctx).V(1).Info("updated child", "kind", key.gvk.Kind, "name", key.name)
+		if res != unchanged {
+			ctrl.LoggerFrom(ctx).V(1).Info("applied child", "kind", key.gvk.Kind, "name", key.name, "created", res == created)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -20,16 +21,14 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Ten
 	ns := &corev1.Namespace{}
 	switch err := r.Get(ctx, client.ObjectKey{Name: NamespaceFor(t)}, ns); {
 	case apierrors.IsNotFound(err):
+		// The cache holds only Silo's namespaces, so a miss may still be someone
+		// else's namespace: create (never apply, which would take it over).
+		return r.createNamespace(ctx, t, obs)
 	case err != nil:
 		return false, fmt.Errorf("reading namespace of %s: %w", klog.KObj(t), err)
 	default:
-		if owner := ns.Labels[silov1.TenantLabel]; owner != t.Name {
-			obs.blocked = &blockage{
-				reason: silov1.NamespaceConflictReason,
-				message: fmt.Sprintf("namespace %s already exists and does not belong to this Tenant (label %s=%q); "+
-					"rename the Tenant or remove that namespace", ns.Name, silov1.TenantLabel, owner),
-			}
-			return true, terminal(fmt.Errorf("namespace %s belongs to something else", ns.Name))
+		if ns.Labels[silov1.TenantLabel] != t.Name {
+			return true, namespaceConflict(ns, t, obs)
 		}
 		if !ns.DeletionTimestamp.IsZero() {
 			obs.blocked = &blockage{
@@ -62,4 +61,41 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Ten
 		obs.changed = true
 	}
 	return false, nil
+}
+
+// createNamespace creates the tenant namespace, or reports a conflict when a namespace
+// of that name exists and is not this Tenant's.
+func (r *TenantReconciler) createNamespace(ctx context.Context, t *silov1.Tenant, obs *observation) (done bool, err error) {
+	u, err := withSpecHash(buildNamespace(t))
+	if err != nil {
+		return false, err
+	}
+	switch err := r.Create(ctx, u, client.FieldOwner(FieldOwner)); {
+	case err == nil:
+		obs.changed = true
+		r.event(t, corev1.EventTypeNormal, "NamespaceCreated", "Create", "created namespace %s", u.GetName())
+		return false, nil
+	case !apierrors.IsAlreadyExists(err):
+		return false, fmt.Errorf("creating namespace of %s: %w", klog.KObj(t), err)
+	}
+	existing := &corev1.Namespace{}
+	if err := r.APIReader.Get(ctx, client.ObjectKey{Name: u.GetName()}, existing); err != nil {
+		return false, fmt.Errorf("reading namespace %s: %w", u.GetName(), err)
+	}
+	if existing.Labels[silov1.TenantLabel] != t.Name {
+		return true, namespaceConflict(existing, t, obs)
+	}
+	// Ours, and the cache had not seen it yet: the watch brings it.
+	obs.requeueAfter = time.Second
+	return true, nil
+}
+
+// namespaceConflict records that the tenant namespace belongs to something else.
+func namespaceConflict(ns *corev1.Namespace, t *silov1.Tenant, obs *observation) error {
+	obs.blocked = &blockage{
+		reason: silov1.NamespaceConflictReason,
+		message: fmt.Sprintf("namespace %s already exists and does not belong to this Tenant (label %s=%q); "+
+			"rename the Tenant or delete that namespace", ns.Name, silov1.TenantLabel, ns.Labels[silov1.TenantLabel]),
+	}
+	return terminal(fmt.Errorf("namespace %s belongs to something else", ns.Name))
 }

@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -152,5 +153,26 @@ func TestReadWiringBlocksOnAMissingExternalSecret(t *testing.T) {
 	}
 	if string(bc.External[CacheName]["REDIS_URL"]) != "redis://x" {
 		t.Errorf("the present Secret was not read: %v", bc.External)
+	}
+}
+
+func TestCacheOptionsWatchTheOperatorNamespaceSecrets(t *testing.T) {
+	cfg := DefaultConfig()
+	opts := CacheOptions(&cfg)
+	var secrets []cache.ByObject
+	for obj, by := range opts.ByObject {
+		if _, ok := obj.(*corev1.Secret); ok {
+			secrets = append(secrets, by)
+		}
+	}
+	if len(secrets) != 1 {
+		t.Fatalf("%d cache settings for Secrets, want exactly one", len(secrets))
+	}
+	ns := secrets[0].Namespaces
+	if !ns[cfg.OperatorNamespace].LabelSelector.Empty() {
+		t.Errorf("operator namespace Secrets are filtered by %s, want all of them", ns[cfg.OperatorNamespace].LabelSelector)
+	}
+	if got := ns[cache.AllNamespaces].LabelSelector.String(); got != "app.kubernetes.io/managed-by=silo" {
+		t.Errorf("other namespaces' Secrets selected by %q, want Silo's only", got)
 	}
 }

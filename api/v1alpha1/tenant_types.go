@@ -91,6 +91,7 @@ type TenantSpec struct {
 	// isolation sets how strongly the tenant is fenced off: Pod Security level,
 	// dedicated nodes, sandboxed runtime, image registries.
 	// +optional
+	// +kubebuilder:default={}
 	Isolation IsolationSpec `json:"isolation,omitempty,omitzero"`
 
 	// network sets what traffic the tenant may send and receive beyond its namespace.

@@ -95,14 +95,10 @@ var _ = Describe("A Tenant's isolated namespace", func() {
 	})
 
 	It("adds internet egress only when the Tenant asks for it, and removes it when it stops asking", func() {
-		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
-		t.Spec.Network.AllowInternetEgress = true
-		Expect(k8s.Update(ctx, t)).To(Succeed())
+		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Network.AllowInternetEgress = true })
 		Eventually(get).WithArguments(&networkingv1.NetworkPolicy{}, ns, controllers.NetpolAllowInternet).Should(Succeed())
 
-		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
-		t.Spec.Network.AllowInternetEgress = false
-		Expect(k8s.Update(ctx, t)).To(Succeed())
+		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Network.AllowInternetEgress = false })
 		Eventually(func() bool {
 			return isNotFound(get(&networkingv1.NetworkPolicy{}, ns, controllers.NetpolAllowInternet))
 		}).Should(BeTrue())

@@ -176,3 +176,32 @@ func mutateTenant(name string, mutate func(*silov1.Tenant)) {
 		return k8s.Update(ctx, t)
 	}).Should(Succeed())
 }
+
+// settleWorkloads plays the controllers envtest does not run for every workload and
+// claim of the Tenant that is not ready yet: Deployments and StatefulSets report all
+// replicas of their generation ready, claims are Bound.
+func settleWorkloads(g Gomega, t *silov1.Tenant) {
+	ns := controllers.NamespaceFor(t)
+	in := []client.ListOption{client.InNamespace(ns), client.MatchingLabels{silov1.TenantLabel: t.Name}}
+	deployments := &appsv1.DeploymentList{}
+	g.Expect(k8s.List(ctx, deployments, in...)).To(Succeed())
+	for _, d := range deployments.Items {
+		if d.Status.ObservedGeneration < d.Generation || d.Status.ReadyReplicas < ptr.Deref(d.Spec.Replicas, 1) {
+			markDeploymentReady(g, ns, d.Name)
+		}
+	}
+	sets := &appsv1.StatefulSetList{}
+	g.Expect(k8s.List(ctx, sets, in...)).To(Succeed())
+	for _, s := range sets.Items {
+		if s.Status.ObservedGeneration < s.Generation || s.Status.ReadyReplicas < ptr.Deref(s.Spec.Replicas, 1) {
+			markStatefulSetReady(g, ns, s.Name)
+		}
+	}
+	claims := &corev1.PersistentVolumeClaimList{}
+	g.Expect(k8s.List(ctx, claims, in...)).To(Succeed())
+	for _, c := range claims.Items {
+		if c.Status.Phase != corev1.ClaimBound {
+			markClaimBound(g, ns, c.Name)
+		}
+	}
+}

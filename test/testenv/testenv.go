@@ -80,15 +80,18 @@ func (e *Env) User(name string, groups ...string) (client.Client, *rest.Config, 
 // Manager is a running operator.
 type Manager struct {
 	Manager ctrl.Manager
-	cancel  context.CancelFunc
-	done    chan error
+	// Requests counts every API request the manager sends.
+	Requests *RequestCounter
+	cancel   context.CancelFunc
+	done     chan error
 }
 
 // StartManager runs the operator's manager (the one main.go runs) with restCfg until
 // Stop. Metrics and probes are off so several managers can run in one process.
 func StartManager(restCfg *rest.Config, cfg controllers.Config, concurrency int) (*Manager, error) {
 	skipNameValidation := true
-	mgr, err := controllers.NewManager(restCfg, cfg, ctrl.Options{
+	requests := &RequestCounter{}
+	mgr, err := controllers.NewManager(requests.Wrap(restCfg), cfg, ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             ctrlconfigController(skipNameValidation),
@@ -97,7 +100,7 @@ func StartManager(restCfg *rest.Config, cfg controllers.Config, concurrency int)
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &Manager{Manager: mgr, cancel: cancel, done: make(chan error, 1)}
+	m := &Manager{Manager: mgr, Requests: requests, cancel: cancel, done: make(chan error, 1)}
 	go func() { m.done <- mgr.Start(ctx) }()
 	syncCtx, syncCancel := context.WithTimeout(ctx, time.Minute)
 	defer syncCancel()

@@ -1,0 +1,49 @@
+package controllers
+
+import "testing"
+
+func TestIsSubset(t *testing.T) {
+	tests := map[string]struct {
+		want, live any
+		applied    bool
+	}{
+		"same map": {map[string]any{"a": "x"}, map[string]any{"a": "x"}, true},
+		"live has server defaults and other fields": {
+			map[string]any{"spec": map[string]any{"replicas": int64(2)}},
+			map[string]any{"spec": map[string]any{"replicas": int64(2), "revisionHistoryLimit": int64(10)}, "status": map[string]any{}},
+			true,
+		},
+		"a changed value":       {map[string]any{"a": "x"}, map[string]any{"a": "y"}, false},
+		"a missing field":       {map[string]any{"a": "x"}, map[string]any{}, false},
+		"an explicit zero kept": {map[string]any{"replicas": int64(0)}, map[string]any{"replicas": int64(3)}, false},
+		"an empty selector the server dropped": {
+			map[string]any{"podSelector": map[string]any{}}, map[string]any{}, true,
+		},
+		"a list element edited": {
+			map[string]any{"ports": []any{map[string]any{"port": int64(80)}}},
+			map[string]any{"ports": []any{map[string]any{"port": int64(81), "protocol": "TCP"}}},
+			false,
+		},
+		"list elements with server defaults": {
+			map[string]any{"ports": []any{map[string]any{"port": int64(80)}}},
+			map[string]any{"ports": []any{map[string]any{"port": int64(80), "protocol": "TCP"}}},
+			true,
+		},
+		"a list grew": {
+			map[string]any{"l": []any{"a"}}, map[string]any{"l": []any{"a", "b"}}, false,
+		},
+		"integer and float encodings of one number": {
+			map[string]any{"n": int64(3)}, map[string]any{"n": float64(3)}, true,
+		},
+		"a number against a string": {
+			map[string]any{"n": int64(3)}, map[string]any{"n": "3"}, false,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := isSubset(tc.want, tc.live); got != tc.applied {
+				t.Errorf("isSubset = %v, want %v", got, tc.applied)
+			}
+		})
+	}
+}

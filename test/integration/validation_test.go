@@ -1,0 +1,101 @@
+package integration
+
+import (
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+)
+
+var _ = Describe("Tenant validation in the CRD", func() {
+	// refused creates t (dry-run) and returns the API server's refusal message.
+	refused := func(t *silov1.Tenant) string {
+		err := k8s.Create(ctx, t, client.DryRunAll)
+		ExpectWithOffset(1, err).To(HaveOccurred(), "the API server accepted an invalid Tenant")
+		ExpectWithOffset(1, apierrors.IsInvalid(err)).To(BeTrue(), "want an Invalid error, got %v", err)
+		return err.Error()
+	}
+
+	DescribeTable("refuses an invalid Tenant with a message that says what to fix",
+		func(name string, mutate func(t *silov1.Tenant), want string) {
+			t := newTenant(name)
+			mutate(t)
+			Expect(refused(t)).To(ContainSubstring(want))
+		},
+		Entry("a name over 40 characters", strings.Repeat("a", 41), func(*silov1.Tenant) {},
+			"metadata.name must be at most 40 characters"),
+		Entry("a name that is not a DNS label", "Acme.Corp", func(*silov1.Tenant) {},
+			"metadata.name must be a DNS label"),
+		Entry("no app image", "no-image", func(t *silov1.Tenant) { t.Spec.App.Image = "" },
+			"spec.app.image"),
+		Entry("a negative CPU quota", "neg-cpu", func(t *silov1.Tenant) { t.Spec.Quota.CPU = ptr.To(resource.MustParse("-1")) },
+			"quota.cpu must be a positive quantity"),
+		Entry("a zero memory quota", "zero-mem", func(t *silov1.Tenant) { t.Spec.Quota.Memory = ptr.To(resource.MustParse("0")) },
+			"quota.memory must be a positive quantity"),
+		Entry("an unknown Pod Security level", "bad-psa", func(t *silov1.Tenant) { t.Spec.Isolation.PodSecurity = "privileged" },
+			`supported values: "restricted", "baseline"`),
+		Entry("an unknown deletion policy", "bad-policy", func(t *silov1.Tenant) { t.Spec.DeletionPolicy = "Orphan" },
+			`supported values: "Retain", "Delete"`),
+		Entry("an owner of unknown kind", "bad-owner", func(t *silov1.Tenant) {
+			t.Spec.Owners = []silov1.Owner{{Kind: "Robot", Name: "r2"}}
+		}, `supported values: "User", "Group", "ServiceAccount"`),
+		Entry("a ServiceAccount owner without namespace", "sa-owner", func(t *silov1.Tenant) {
+			t.Spec.Owners = []silov1.Owner{{Kind: silov1.OwnerKindServiceAccount, Name: "deployer"}}
+		}, "namespace is required for kind ServiceAccount"),
+		Entry("app replicas together with autoscaling", "replicas-hpa", func(t *silov1.Tenant) {
+			t.Spec.App.Replicas = ptr.To(int32(2))
+			t.Spec.App.Autoscaling = &silov1.AutoscalingSpec{MaxReplicas: 5}
+		}, "set either app.replicas or app.autoscaling, not both"),
+		Entry("autoscaling min above max", "min-max", func(t *silov1.Tenant) {
+			t.Spec.App.Autoscaling = &silov1.AutoscalingSpec{MinReplicas: ptr.To(int32(6)), MaxReplicas: 5}
+		}, "autoscaling.minReplicas must not exceed autoscaling.maxReplicas"),
+		Entry("an external database with managed settings", "ext-db", func(t *silov1.Tenant) {
+			t.Spec.Database = &silov1.DatabaseSpec{
+				External: &silov1.ExternalService{SecretName: "db"}, Storage: ptr.To(resource.MustParse("10Gi")),
+			}
+		}, "database.external cannot be combined with storage, version or resources"),
+		Entry("workers without command or image", "lazy-workers", func(t *silov1.Tenant) {
+			t.Spec.Workers = &silov1.WorkersSpec{Replicas: ptr.To(int32(1))}
+		}, "workers needs a command"),
+		Entry("a region that is not a DNS label", "bad-region", func(t *silov1.Tenant) { t.Spec.Placement.Region = "EU West" },
+			"spec.placement.region"),
+	)
+
+	It("accepts a minimal Tenant and defaults its deletion policy to Retain and Pod Security to restricted", func() {
+		t := newTenant(uniqueName("defaults"))
+		Expect(k8s.Create(ctx, t, client.DryRunAll)).To(Succeed())
+		Expect(t.Spec.DeletionPolicy).To(Equal(silov1.DeletionPolicyRetain))
+		Expect(t.Spec.Isolation.PodSecurity).To(Equal(silov1.PodSecurityRestricted))
+	})
+
+	It("refuses to move a Tenant to another region once set", func() {
+		t := newTenant(uniqueName("region"))
+		t.Spec.Placement.Region = "eu-west-1"
+		t = createTenant(t)
+		// A merge patch carries no resourceVersion: the only possible refusal is validation.
+		move := func(region string) error {
+			orig := t.DeepCopy()
+			t.Spec.Placement.Region = region
+			return k8s.Patch(ctx, t, client.MergeFrom(orig))
+		}
+		err := move("us-east-1")
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("placement.region is immutable once set"))
+
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
+		err = move("")
+		Expect(err).To(HaveOccurred(), "removing the region must be refused too")
+		Expect(err.Error()).To(ContainSubstring("placement.region is immutable once set"))
+	})
+
+	It("lets a Tenant without a region get one", func() {
+		t := createTenant(newTenant(uniqueName("noregion")))
+		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Placement.Region = "eu-west-1" })
+	})
+})
