@@ -108,6 +108,9 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 	if err != nil {
 		return err
 	}
+	if err := r.resumeAutoscaling(ctx, t); err != nil {
+		return err
+	}
 	if err := r.pruneStale(ctx, t, applied); err != nil {
 		return err
 	}

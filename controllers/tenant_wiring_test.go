@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -174,5 +175,52 @@ func TestCacheOptionsWatchTheOperatorNamespaceSecrets(t *testing.T) {
 	}
 	if got := ns[cache.AllNamespaces].LabelSelector.String(); got != "app.kubernetes.io/managed-by=silo" {
 		t.Errorf("other namespaces' Secrets selected by %q, want Silo's only", got)
+	}
+}
+
+func TestResumeAutoscaling(t *testing.T) {
+	tests := map[string]struct {
+		autoscaling *silov1.AutoscalingSpec
+		suspend     bool
+		live        int32
+		want        int32
+	}{
+		"autoscaled app at zero goes back to minReplicas": {
+			autoscaling: &silov1.AutoscalingSpec{MinReplicas: ptrTo(int32(3)), MaxReplicas: 5}, live: 0, want: 3},
+		"autoscaled app already running is the autoscaler's": {
+			autoscaling: &silov1.AutoscalingSpec{MaxReplicas: 5}, live: 4, want: 4},
+		"suspended app stays at zero": {
+			autoscaling: &silov1.AutoscalingSpec{MaxReplicas: 5}, suspend: true, live: 0, want: 0},
+		"without autoscaling the spec's replicas are applied, not this": {live: 0, want: 0},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			tn := testTenant()
+			tn.Spec.App.Autoscaling = tc.autoscaling
+			tn.Spec.Suspend = tc.suspend
+			d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: AppName, Namespace: NamespaceFor(tn)},
+				Spec: appsv1.DeploymentSpec{Replicas: ptrTo(tc.live)}}
+			var writes int
+			c := fake.NewClientBuilder().WithScheme(NewScheme()).WithObjects(d).WithInterceptorFuncs(interceptor.Funcs{
+				Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, p client.Patch, opts ...client.PatchOption) error {
+					writes++
+					return c.Patch(ctx, obj, p, opts...)
+				},
+			}).Build()
+			r := &TenantReconciler{Client: c, Scheme: c.Scheme()}
+			if err := r.resumeAutoscaling(context.Background(), tn); err != nil {
+				t.Fatal(err)
+			}
+			got := &appsv1.Deployment{}
+			if err := c.Get(context.Background(), client.ObjectKeyFromObject(d), got); err != nil {
+				t.Fatal(err)
+			}
+			if *got.Spec.Replicas != tc.want {
+				t.Errorf("replicas = %d, want %d", *got.Spec.Replicas, tc.want)
+			}
+			if wantWrites := map[bool]int{true: 1, false: 0}[tc.want != tc.live]; writes != wantWrites {
+				t.Errorf("%d writes, want %d", writes, wantWrites)
+			}
+		})
 	}
 }

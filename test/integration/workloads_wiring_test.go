@@ -118,6 +118,10 @@ var _ = Describe("Tenant credentials", func() {
 		}
 		Expect(get(kept, ns, controllers.StorageName)).To(Succeed())
 		Expect(kept.UID).To(Equal(pvc.UID), "the same volume claim")
+		// Retain scaled the app to zero; an autoscaler never scales up from there.
+		app := &appsv1.Deployment{}
+		Expect(get(app, ns, controllers.AppName)).To(Succeed())
+		Expect(app.Spec.Replicas).To(Equal(ptr.To(int32(2))), "the app is handed back to its autoscaler at minReplicas")
 	})
 })
 
