@@ -148,20 +148,25 @@ var _ = ReportAfterSuite("conformance table", func(report Report) {
 	fmt.Fprintln(w, "ID\tCHECK\tRESULT")
 	specs := report.SpecReports
 	sort.SliceStable(specs, func(i, j int) bool { return idOf(specs[i]) < idOf(specs[j]) })
-	passed, total := 0, 0
+	passed, total, skipped := 0, 0, 0
 	for _, s := range specs {
 		if s.LeafNodeType != types.NodeTypeIt {
 			continue
 		}
 		id := idOf(s)
-		total++
 		result := strings.ToUpper(s.State.String())
-		if s.State == types.SpecStatePassed {
+		switch s.State {
+		case types.SpecStateSkipped, types.SpecStatePending:
+			skipped++
+		case types.SpecStatePassed:
 			passed++
+			total++
 			result = "PASS"
+		default:
+			total++
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\n", id, s.LeafNodeText, result)
 	}
-	fmt.Fprintf(w, "%d of %d checks passed\n", passed, total)
+	fmt.Fprintf(w, "%d of %d checks passed (%d not run)\n", passed, total, skipped)
 	_ = w.Flush()
 })
