@@ -227,7 +227,8 @@ func service(namespace, name string, typ corev1.ServiceType) *corev1.Service {
 func expectNoAccessAcross(cfg *rest.Config, own, other string) {
 	GinkgoHelper()
 	fast := rest.CopyConfig(cfg)
-	fast.QPS, fast.Burst = 500, 1000 // hundreds of requests; the client's default limit would dominate
+	fast.QPS, fast.Burst = 500, 1000        // hundreds of requests; the client's default limit would dominate
+	fast.WarningHandler = rest.NoWarnings{} // deprecation warnings of the kinds tried, not findings
 	dyn, err := dynamic.NewForConfig(fast)
 	Expect(err).NotTo(HaveOccurred())
 	role := &rbacv1.Role{}

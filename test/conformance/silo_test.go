@@ -4,6 +4,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -222,24 +223,37 @@ var _ = Describe("Silo guardrails", func() {
 		})
 	})
 
+	check("SILO-PL-5", "workloads' pod templates are held to the same rules as pods, so a breaking workload is refused when applied", func() {
+		d := deployment(podInA(""), "unpinned")
+		delete(d.Spec.Template.Spec.NodeSelector, silov1.NodePoolLabel)
+		expectPolicyRefusal(ownerA.Create(ctx, d), "silo-tenant-placement",
+			"the pod template of Deployment unpinned must run on this tenant's dedicated node pool "+poolA)
+
+		job := podInA("")
+		job.Spec.Containers[0].Image = imageB
+		job.Spec.RestartPolicy = corev1.RestartPolicyNever
+		cj := &batchv1.CronJob{
+			ObjectMeta: metav1.ObjectMeta{Name: "nightly", Namespace: nsA},
+			Spec: batchv1.CronJobSpec{
+				Schedule: "0 3 * * *",
+				JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{
+					Template: corev1.PodTemplateSpec{Spec: job.Spec},
+				}},
+			},
+		}
+		expectPolicyRefusal(ownerA.Create(ctx, cj), "silo-tenant-image-registries",
+			"the pod template of CronJob nightly: image "+imageB+" is not from a registry this tenant allows")
+
+		Expect(ownerA.Create(ctx, deployment(podInA(""), "placed"))).To(Succeed())
+	})
+
 	Context("what owners keep", func() {
 		check("SILO-POS-1", "an owner can create a ClusterIP Service", func() {
 			Expect(ownerB.Create(ctx, service(nsB, "web", corev1.ServiceTypeClusterIP))).To(Succeed())
 		})
 
 		check("SILO-POS-2", "an owner can create and edit its own Deployment", func() {
-			pod := restrictedPod(nsB, "", imageB)
-			d := &appsv1.Deployment{
-				ObjectMeta: metav1.ObjectMeta{Name: "own", Namespace: nsB},
-				Spec: appsv1.DeploymentSpec{
-					Replicas: ptr.To(int32(1)),
-					Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "own"}},
-					Template: corev1.PodTemplateSpec{
-						ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "own"}},
-						Spec:       pod.Spec,
-					},
-				},
-			}
+			d := deployment(restrictedPod(nsB, "", imageB), "own")
 			Expect(ownerB.Create(ctx, d)).To(Succeed())
 			d.Spec.Replicas = ptr.To(int32(3))
 			d.Spec.Template.Spec.Containers[0].Image = "docker.io/library/busybox:1.38"
@@ -302,6 +316,22 @@ var _ = Describe("Guardrails with the operator stopped", Ordered, func() {
 		Expect(ownerA.Create(ctx, podInA("down-compliant"))).To(Succeed())
 	})
 })
+
+// deployment returns a one-replica Deployment named name running pod's spec, in pod's
+// namespace.
+func deployment(pod *corev1.Pod, name string) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: pod.Namespace},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(int32(1)),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+				Spec:       pod.Spec,
+			},
+		},
+	}
+}
 
 // grantClusterRole creates a ClusterRole with rules and binds it to user.
 func grantClusterRole(name, user string, rules ...rbacv1.PolicyRule) {
