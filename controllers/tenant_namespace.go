@@ -26,9 +26,9 @@ func podSecurityLevel(t *silov1.Tenant) string {
 
 // buildNamespace returns the tenant namespace: labelled with its Tenant and the Pod
 // Security level that admission enforces on every pod in it, and carrying the
-// isolation settings (node pool, region, runtime class, image registries) that Silo's
-// admission policies enforce on every pod, since a policy can read a pod's namespace
-// but not its Tenant.
+// isolation settings (node pool, region, runtime class, image registries, ingress
+// host) that Silo's admission policies enforce, since a policy can read an object's
+// namespace but not its Tenant.
 func buildNamespace(t *silov1.Tenant, cfg *Config) *corev1ac.NamespaceApplyConfiguration {
 	level := podSecurityLevel(t)
 	labels := commonLabels(t)
@@ -47,6 +47,9 @@ func buildNamespace(t *silov1.Tenant, cfg *Config) *corev1ac.NamespaceApplyConfi
 	annotations := map[string]string{}
 	if rc := t.Spec.Isolation.RuntimeClassName; rc != "" {
 		annotations[silov1.RuntimeClassAnnotation] = rc
+	}
+	if ing := t.Spec.App.Ingress; ing != nil && ing.Host != "" {
+		annotations[silov1.IngressHostAnnotation] = ing.Host
 	}
 	if allowed := allowedImagePrefixes(t, cfg); len(allowed) > 0 {
 		annotations[silov1.AllowedRegistriesAnnotation] = strings.Join(allowed, ",")

@@ -67,6 +67,13 @@ func TestBuildNamespace(t *testing.T) {
 			wantAnnotations: map[string]string{silov1.AllowedRegistriesAnnotation: "registry.example.com/shop/,ghcr.io/acme," +
 				"docker.io/library/nats,docker.io/library/postgres,docker.io/valkey/valkey"},
 		},
+		"the app's ingress host becomes an annotation the ingress policy reads": {
+			tenant: func(t *silov1.Tenant) {
+				t.Spec.App.Ingress = &silov1.IngressSpec{Host: "acme.shop.example.com"}
+			},
+			wantLabels:      base,
+			wantAnnotations: map[string]string{silov1.IngressHostAnnotation: "acme.shop.example.com"},
+		},
 		"a component repository the Tenant already lists is not repeated": {
 			tenant: func(t *silov1.Tenant) {
 				t.Spec.Isolation.AllowedRegistries = []string{"docker.io/library/postgres"}

@@ -18,4 +18,7 @@ const (
 	// image prefixes pods in it may use: the Tenant's allowedRegistries followed by the
 	// operator's own pinned component images.
 	AllowedRegistriesAnnotation = "silo.dev/allowed-registries"
+	// IngressHostAnnotation on a tenant namespace is the Tenant's app.ingress.host:
+	// Ingresses in the namespace may claim that host and its subdomains only.
+	IngressHostAnnotation = "silo.dev/ingress-host"
 )

@@ -29,6 +29,32 @@ var _ = Describe("Silo guardrails", func() {
 		expectPolicyRefusal(ownerB.Create(ctx, svc), "silo-tenant-service-exposure", "sets spec.externalIPs")
 	})
 
+	check("SILO-NET-2", "no ExternalName Service, and an Ingress may claim only its tenant's host and subdomains, with no default backend", func() {
+		svc := service(nsB, "external-name", corev1.ServiceTypeExternalName)
+		svc.Spec.ExternalName = "app.tenant-tenant-a.svc.cluster.local"
+		svc.Spec.Selector, svc.Spec.Ports = nil, nil
+		expectPolicyRefusal(ownerB.Create(ctx, svc), "silo-tenant-service-exposure", "is of type ExternalName")
+
+		expectPolicyRefusal(ownerB.Create(ctx, ingress(nsB, "take-a", hostA)), "silo-tenant-ingress-hosts",
+			"claims a host, but this tenant has none")
+		expectPolicyRefusal(ownerA.Create(ctx, ingress(nsA, "take-b", "b.shop.example.com")), "silo-tenant-ingress-hosts",
+			"claims b.shop.example.com, which this tenant does not own: it may claim only "+hostA)
+		expectPolicyRefusal(ownerA.Create(ctx, ingress(nsA, "suffix", "evil"+hostA)), "silo-tenant-ingress-hosts",
+			"claims evil"+hostA)
+		expectPolicyRefusal(ownerA.Create(ctx, ingress(nsA, "catch-all", "")), "silo-tenant-ingress-hosts",
+			"every host (a rule without host)")
+		tls := ingress(nsA, "tls-b", hostA)
+		tls.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{"b.shop.example.com"}, SecretName: "b-tls"}}
+		expectPolicyRefusal(ownerA.Create(ctx, tls), "silo-tenant-ingress-hosts", "which this tenant does not own")
+		def := ingress(nsA, "default", hostA)
+		def.Spec.DefaultBackend = &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+			Name: "app", Port: networkingv1.ServiceBackendPort{Number: 80}}}
+		expectPolicyRefusal(ownerA.Create(ctx, def), "silo-tenant-ingress-hosts", "sets spec.defaultBackend")
+
+		Expect(ownerA.Create(ctx, ingress(nsA, "own", hostA))).To(Succeed())
+		Expect(ownerA.Create(ctx, ingress(nsA, "api", "api."+hostA))).To(Succeed())
+	})
+
 	check("SILO-MO-1", "even a cluster admin cannot edit or delete what Silo manages: network policies, limits, Role, binding", func() {
 		np := &networkingv1.NetworkPolicy{}
 		Expect(admin.Get(ctx, client.ObjectKey{Namespace: nsB, Name: controllers.NetpolDefaultDeny}, np)).To(Succeed())
@@ -316,6 +342,22 @@ var _ = Describe("Guardrails with the operator stopped", Ordered, func() {
 		Expect(ownerA.Create(ctx, podInA("down-compliant"))).To(Succeed())
 	})
 })
+
+// ingress returns an Ingress with one rule for host ("" for a rule without host).
+func ingress(namespace, name, host string) *networkingv1.Ingress {
+	prefix := networkingv1.PathTypePrefix
+	return &networkingv1.Ingress{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{
+			Host: host,
+			IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+				Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &prefix, Backend: networkingv1.IngressBackend{
+					Service: &networkingv1.IngressServiceBackend{Name: "app", Port: networkingv1.ServiceBackendPort{Number: 80}},
+				}}},
+			}},
+		}}},
+	}
+}
 
 // deployment returns a one-replica Deployment named name running pod's spec, in pod's
 // namespace.

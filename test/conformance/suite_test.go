@@ -36,7 +36,8 @@ import (
 )
 
 // Tenant A is fenced as tightly as Silo can: a dedicated node pool, a sandboxed
-// runtime class, a region and an image allow-list. Tenant B has none of these.
+// runtime class, a region, an image allow-list and an ingress host. Tenant B has
+// none of these.
 const (
 	poolA     = "pool-a"
 	regionA   = "eu-west-1"
@@ -44,6 +45,7 @@ const (
 	registryA = "registry.example.com/"
 	imageA    = "registry.example.com/shop/app:1.4.2"
 	imageB    = "docker.io/library/busybox:1.37"
+	hostA     = "a.shop.example.com"
 )
 
 var (
@@ -83,6 +85,7 @@ var _ = BeforeSuite(func() {
 	a.Spec.Isolation.RuntimeClassName = runtimeA
 	a.Spec.Isolation.AllowedRegistries = []string{registryA}
 	a.Spec.Placement.Region = regionA
+	a.Spec.App.Ingress = &silov1.IngressSpec{Host: hostA}
 	tenantA = createTenant(a)
 	tenantB = createTenant(newTenant("tenant-b", "owner-b@conformance.example"))
 	nsA, nsB = controllers.NamespaceFor(tenantA), controllers.NamespaceFor(tenantB)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -176,6 +177,13 @@ var probes = map[string]func(context.Context, client.Client) error{
 	},
 	"silo-tenant-deletion-protection": func(ctx context.Context, c client.Client) error {
 		return c.Delete(ctx, &silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: probeName}}, dryRun)
+	},
+	"silo-tenant-ingress-hosts": func(ctx context.Context, c client.Client) error {
+		ing := &networkingv1.Ingress{
+			ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: probeName},
+			Spec:       networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "probe.invalid"}}},
+		}
+		return c.Create(ctx, ing, dryRun)
 	},
 	"silo-tenant-image-registries": func(ctx context.Context, c client.Client) error {
 		pod := probePod()
