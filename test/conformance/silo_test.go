@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"strings"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -31,7 +33,7 @@ var _ = Describe("Silo guardrails", func() {
 
 	check("SILO-NET-2", "no ExternalName Service, and an Ingress may claim only its tenant's host and subdomains, with no default backend", func() {
 		svc := service(nsB, "external-name", corev1.ServiceTypeExternalName)
-		svc.Spec.ExternalName = "app.tenant-tenant-a.svc.cluster.local"
+		svc.Spec.ExternalName = "app." + nsA + ".svc.cluster.local"
 		svc.Spec.Selector, svc.Spec.Ports = nil, nil
 		expectPolicyRefusal(ownerB.Create(ctx, svc), "silo-tenant-service-exposure", "is of type ExternalName")
 
@@ -84,27 +86,20 @@ var _ = Describe("Silo guardrails", func() {
 	})
 
 	check("SILO-MO-3", "the fences leave Kubernetes' own quota accounting alone: the quota controller and the API server still write quota status", func() {
-		t := createTenant(newTenant("accounting", "owner-acc@conformance.example"))
+		t := createTenant(newTenant("conformance-accounting", "owner-acc@conformance.example"))
+		DeferCleanup(func() { _ = admin.Delete(ctx, t) })
 		ns := controllers.NamespaceFor(t)
-		// Stand in for kube-controller-manager's resourcequota controller (envtest runs
-		// none), under its real identity and with just the right to write quota status.
-		grantClusterRole("quota-status-writer", "system:serviceaccount:kube-system:resourcequota-controller",
-			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"resourcequotas"}, Verbs: []string{"get"}},
-			rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"resourcequotas/status"}, Verbs: []string{"update"}})
-		quotaController, _, err := env.User("system:serviceaccount:kube-system:resourcequota-controller",
-			"system:serviceaccounts", "system:serviceaccounts:kube-system")
-		Expect(err).NotTo(HaveOccurred())
-		q := &corev1.ResourceQuota{}
-		Expect(quotaController.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.QuotaName}, q)).To(Succeed())
-		q.Status.Hard = q.Spec.Hard
-		q.Status.Used = corev1.ResourceList{}
-		for name := range q.Spec.Hard {
-			q.Status.Used[name] = resource.MustParse("0")
+		if env != nil {
+			standInForQuotaController(ns)
 		}
-		Expect(quotaController.Status().Update(ctx, q)).To(Succeed())
+		q := &corev1.ResourceQuota{}
+		Eventually(func(g Gomega) {
+			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.QuotaName}, q)).To(Succeed())
+			g.Expect(q.Status.Hard).To(HaveKey(corev1.ResourcePods))
+		}).Should(Succeed())
 
 		// Quota admission now counts every pod, recording usage as system:apiserver.
-		owner, _, err := env.User("owner-acc@conformance.example")
+		owner, _, err := user("owner-acc@conformance.example")
 		Expect(err).NotTo(HaveOccurred())
 		Expect(owner.Create(ctx, restrictedPod(ns, "counted", imageB))).To(Succeed())
 		Expect(admin.Get(ctx, client.ObjectKeyFromObject(q), q)).To(Succeed())
@@ -147,14 +142,14 @@ var _ = Describe("Silo guardrails", func() {
 	})
 
 	check("SILO-DP-1", "a Tenant with deletion protection cannot be deleted, one by one or all at once, until the protection is lifted", func() {
-		t := newTenant("guarded", "owner-guarded@conformance.example")
+		t := newTenant("conformance-guarded", "owner-guarded@conformance.example")
 		t.Labels = map[string]string{"conformance": "guarded"}
 		t.Spec.DeletionProtection = true
 		t = createTenant(t)
 		expectPolicyRefusal(admin.Delete(ctx, t), "silo-tenant-deletion-protection",
-			"Tenant guarded has spec.deletionProtection: true", "first set spec.deletionProtection to false")
+			"Tenant conformance-guarded has spec.deletionProtection: true", "first set spec.deletionProtection to false")
 		err := admin.DeleteAllOf(ctx, &silov1.Tenant{}, client.MatchingLabels{"conformance": "guarded"})
-		expectPolicyRefusal(err, "silo-tenant-deletion-protection", "Tenant guarded")
+		expectPolicyRefusal(err, "silo-tenant-deletion-protection", "Tenant conformance-guarded")
 		Expect(admin.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
 		Expect(t.DeletionTimestamp).To(BeNil())
 
@@ -182,15 +177,21 @@ var _ = Describe("Silo guardrails", func() {
 			pod.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
 				Name: "debug", Image: "docker.io/library/busybox:1.37", SecurityContext: restrictedContainer(),
 			}}}
-			cs := kubernetes.NewForConfigOrDie(env.Config)
+			cs := kubernetes.NewForConfigOrDie(adminCfg)
 			_, err := cs.CoreV1().Pods(nsA).UpdateEphemeralContainers(ctx, pod.Name, pod, metav1.UpdateOptions{})
 			expectPolicyRefusal(err, "silo-tenant-image-registries", "image docker.io/library/busybox:1.37")
 		})
 
 		check("SILO-IMG-2", "admits images from the allowed registries, and the operator's own component images", func() {
 			Expect(ownerA.Create(ctx, podInA("allowed"))).To(Succeed())
+			// The operator appends its component repositories to the namespace's list.
+			ns := &corev1.Namespace{}
+			Expect(admin.Get(ctx, client.ObjectKey{Name: nsA}, ns)).To(Succeed())
+			allowed := strings.Split(ns.Annotations[silov1.AllowedRegistriesAnnotation], ",")
+			Expect(allowed).To(HaveLen(4), "the Tenant's registry and three component repositories")
+			Expect(allowed[0]).To(Equal(registryA))
 			pod := podInA("component")
-			pod.Spec.Containers[0].Image = opConfig.Images.Postgres
+			pod.Spec.Containers[0].Image = allowed[3] + ":1"
 			Expect(ownerA.Create(ctx, pod)).To(Succeed())
 		})
 	})
@@ -293,6 +294,7 @@ var _ = Describe("Silo guardrails", func() {
 	})
 
 	check("SILO-OP-2", "the operator runs with the generated ClusterRole only: no wildcards, escalate and bind only on the owner Role", func() {
+		onEnvtest("an installation may name the operator's ClusterRole otherwise")
 		role := &rbacv1.ClusterRole{}
 		Expect(admin.Get(ctx, client.ObjectKey{Name: "silo-manager"}, role)).To(Succeed())
 		for _, r := range role.Rules {
@@ -317,6 +319,7 @@ var _ = Describe("Silo guardrails", func() {
 // The guardrails live in the API server: with the operator stopped they still hold.
 var _ = Describe("Guardrails with the operator stopped", Ordered, func() {
 	BeforeAll(func() {
+		onEnvtest("it stops the operator the suite runs; on a cluster, scale the operator to zero and run this check alone")
 		Expect(operator.Stop()).To(Succeed())
 		DeferCleanup(func() {
 			var err error
@@ -373,6 +376,27 @@ func deployment(pod *corev1.Pod, name string) *appsv1.Deployment {
 			},
 		},
 	}
+}
+
+// standInForQuotaController writes the status of the quota in namespace the way
+// kube-controller-manager's resourcequota controller does (envtest runs none), under
+// its real identity and with just the right to write quota status.
+func standInForQuotaController(namespace string) {
+	GinkgoHelper()
+	grantClusterRole("quota-status-writer", "system:serviceaccount:kube-system:resourcequota-controller",
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"resourcequotas"}, Verbs: []string{"get"}},
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"resourcequotas/status"}, Verbs: []string{"update"}})
+	quotaController, _, err := env.User("system:serviceaccount:kube-system:resourcequota-controller",
+		"system:serviceaccounts", "system:serviceaccounts:kube-system")
+	Expect(err).NotTo(HaveOccurred())
+	q := &corev1.ResourceQuota{}
+	Expect(quotaController.Get(ctx, client.ObjectKey{Namespace: namespace, Name: controllers.QuotaName}, q)).To(Succeed())
+	q.Status.Hard = q.Spec.Hard
+	q.Status.Used = corev1.ResourceList{}
+	for name := range q.Spec.Hard {
+		q.Status.Used[name] = resource.MustParse("0")
+	}
+	Expect(quotaController.Status().Update(ctx, q)).To(Succeed())
 }
 
 // grantClusterRole creates a ClusterRole with rules and binds it to user.

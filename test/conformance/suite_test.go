@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -23,9 +24,11 @@ import (
 	. "github.com/onsi/gomega"
 	nodev1 "k8s.io/api/node/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -49,7 +52,10 @@ const (
 )
 
 var (
+	// env is the envtest control plane; nil when the suite runs against an existing
+	// cluster (SILO_CONFORMANCE_KUBECONFIG).
 	env      *testenv.Env
+	adminCfg *rest.Config
 	admin    client.Client
 	operator *testenv.Manager
 	ctx      = context.Background()
@@ -60,48 +66,125 @@ var (
 	ownerA, ownerB   client.Client
 	ownerACfg        *rest.Config
 	ownerBCfg        *rest.Config
+
+	// cleanups undo, at the end of a run against an existing cluster, what the suite
+	// created there besides Tenants.
+	cleanups []func()
 )
+
+// existingClusterEnv names the kubeconfig of an existing cluster to run against,
+// with Silo (CRDs, policies, operator) already installed. Unset, the suite starts its
+// own control plane.
+const existingClusterEnv = "SILO_CONFORMANCE_KUBECONFIG"
 
 func TestConformance(t *testing.T) {
 	RegisterFailHandler(Fail)
 	SetDefaultEventuallyTimeout(30 * time.Second)
 	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
-	RunSpecs(t, "Multi-tenancy conformance (envtest)")
+	RunSpecs(t, "Multi-tenancy conformance")
 }
 
 var _ = BeforeSuite(func() {
 	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
-	var err error
-	env, err = testenv.Start()
-	Expect(err).NotTo(HaveOccurred())
-	admin = env.Client
-	Expect(testenv.InstallPolicies(ctx, admin, testenv.PoliciesDir())).To(Succeed())
-	Expect(admin.Create(ctx, &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: runtimeA}, Handler: "runsc"})).To(Succeed())
-	operator, err = env.StartOperator(ctx, opConfig, 2)
-	Expect(err).NotTo(HaveOccurred())
+	if path := os.Getenv(existingClusterEnv); path != "" {
+		connectExistingCluster(path)
+	} else {
+		startEnvtest()
+	}
+	rc := &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: runtimeA}, Handler: "runsc"}
+	if err := admin.Create(ctx, rc); err == nil {
+		cleanups = append(cleanups, func() { _ = admin.Delete(ctx, rc) })
+	} else {
+		Expect(apierrors.IsAlreadyExists(err)).To(BeTrue(), "creating RuntimeClass %s: %v", runtimeA, err)
+	}
 
-	a := newTenant("tenant-a", "owner-a@conformance.example")
+	a := newTenant("conformance-a", "owner-a@conformance.example")
 	a.Spec.Isolation.NodePool = poolA
 	a.Spec.Isolation.RuntimeClassName = runtimeA
 	a.Spec.Isolation.AllowedRegistries = []string{registryA}
 	a.Spec.Placement.Region = regionA
 	a.Spec.App.Ingress = &silov1.IngressSpec{Host: hostA}
 	tenantA = createTenant(a)
-	tenantB = createTenant(newTenant("tenant-b", "owner-b@conformance.example"))
+	tenantB = createTenant(newTenant("conformance-b", "owner-b@conformance.example"))
 	nsA, nsB = controllers.NamespaceFor(tenantA), controllers.NamespaceFor(tenantB)
-	ownerA, ownerACfg, err = env.User("owner-a@conformance.example")
+	var err error
+	ownerA, ownerACfg, err = user("owner-a@conformance.example")
 	Expect(err).NotTo(HaveOccurred())
-	ownerB, ownerBCfg, err = env.User("owner-b@conformance.example")
+	ownerB, ownerBCfg, err = user("owner-b@conformance.example")
 	Expect(err).NotTo(HaveOccurred())
 })
 
+// startEnvtest starts a control plane, installs the policies and runs the operator
+// as its ServiceAccount with only its generated RBAC.
+func startEnvtest() {
+	var err error
+	env, err = testenv.Start()
+	Expect(err).NotTo(HaveOccurred())
+	adminCfg, admin = env.Config, env.Client
+	Expect(testenv.InstallPolicies(ctx, admin, testenv.PoliciesDir())).To(Succeed())
+	operator, err = env.StartOperator(ctx, opConfig, 2)
+	Expect(err).NotTo(HaveOccurred())
+}
+
+// connectExistingCluster uses the cluster of the kubeconfig at path, and checks that
+// every policy and binding of config/policies is installed there.
+func connectExistingCluster(path string) {
+	var err error
+	adminCfg, err = clientcmd.BuildConfigFromFlags("", path)
+	Expect(err).NotTo(HaveOccurred())
+	admin, err = client.New(adminCfg, client.Options{Scheme: controllers.NewScheme()})
+	Expect(err).NotTo(HaveOccurred())
+	files, err := filepath.Glob(filepath.Join(testenv.PoliciesDir(), "*.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	for _, f := range files {
+		objs, err := testenv.ReadObjects(f)
+		Expect(err).NotTo(HaveOccurred())
+		for _, o := range objs {
+			if o.GetKind() != "ValidatingAdmissionPolicy" && o.GetKind() != "ValidatingAdmissionPolicyBinding" {
+				continue
+			}
+			Expect(admin.Get(ctx, client.ObjectKeyFromObject(o), o.DeepCopy())).To(Succeed(),
+				"%s %s is not installed: install Silo on the cluster first", o.GetKind(), o.GetName())
+		}
+	}
+}
+
+// user returns a client for a real non-admin user: on envtest, with a client
+// certificate; on an existing cluster, by impersonation (the kubeconfig's user must
+// be allowed to impersonate users and groups).
+func user(name string, groups ...string) (client.Client, *rest.Config, error) {
+	if env != nil {
+		return env.User(name, groups...)
+	}
+	cfg := rest.CopyConfig(adminCfg)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: name, Groups: append(groups, "system:authenticated")}
+	c, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
+	return c, cfg, err
+}
+
+// onEnvtest skips a check that needs the suite's own control plane.
+func onEnvtest(why string) {
+	if env == nil {
+		Skip("runs on envtest only: " + why)
+	}
+}
+
 var _ = AfterSuite(func() {
+	if env == nil {
+		for _, t := range []*silov1.Tenant{tenantA, tenantB} {
+			if t != nil {
+				_ = admin.Delete(ctx, &silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: t.Name}})
+			}
+		}
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+		return
+	}
 	if operator != nil {
 		Expect(operator.Stop()).To(Succeed())
 	}
-	if env != nil {
-		Expect(env.Stop()).To(Succeed())
-	}
+	Expect(env.Stop()).To(Succeed())
 })
 
 // newTenant returns a Tenant with one owner.
@@ -111,6 +194,8 @@ func newTenant(name, owner string) *silov1.Tenant {
 		Spec: silov1.TenantSpec{
 			Owners: []silov1.Owner{{Kind: silov1.OwnerKindUser, Name: owner}},
 			App:    silov1.AppSpec{Image: imageA},
+			// On an existing cluster, deleting the Tenant cleans up its namespace.
+			DeletionPolicy: silov1.DeletionPolicyDelete,
 		},
 	}
 }
