@@ -59,7 +59,7 @@ k8s-binaries: ## Build kube-apiserver and etcd for envtest (cached in .cache/).
 	@SILO_CACHE=$(CACHE) hack/k8s-binaries.sh test >/dev/null
 
 .PHONY: test
-test: lint test-unit test-integration ## Every test tier that fits in CI.
+test: lint test-unit test-integration test-conformance ## Every test tier that fits in CI.
 
 .PHONY: test-unit
 test-unit: ## Table tests of builders and status.
@@ -68,3 +68,7 @@ test-unit: ## Table tests of builders and status.
 .PHONY: test-integration
 test-integration: k8s-binaries ## Controller behaviour against a real kube-apiserver and etcd (envtest).
 	go test ./test/integration/... -count=1 -timeout 20m $(GINKGO_FLAGS)
+
+.PHONY: test-conformance
+test-conformance: k8s-binaries ## Multi-tenancy conformance (MTB profile level 1 and Silo's guardrails) on envtest; prints a table of checks.
+	go test ./test/conformance/... -count=1 -v -timeout 20m $(GINKGO_FLAGS)

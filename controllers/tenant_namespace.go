@@ -1,6 +1,9 @@
 package controllers
 
 import (
+	"sort"
+	"strings"
+
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
@@ -22,14 +25,74 @@ func podSecurityLevel(t *silov1.Tenant) string {
 }
 
 // buildNamespace returns the tenant namespace: labelled with its Tenant and the Pod
-// Security level that admission enforces on every pod in it.
-func buildNamespace(t *silov1.Tenant) *corev1ac.NamespaceApplyConfiguration {
+// Security level that admission enforces on every pod in it, and carrying the
+// isolation settings (node pool, region, runtime class, image registries, ingress
+// host) that Silo's admission policies enforce, since a policy can read an object's
+// namespace but not its Tenant.
+func buildNamespace(t *silov1.Tenant, cfg *Config) *corev1ac.NamespaceApplyConfiguration {
 	level := podSecurityLevel(t)
 	labels := commonLabels(t)
 	labels[podSecurityEnforce] = level
 	labels[podSecurityAudit] = level
 	labels[podSecurityWarn] = level
-	return corev1ac.Namespace(NamespaceFor(t)).
+	if pool := t.Spec.Isolation.NodePool; pool != "" {
+		labels[silov1.NamespaceNodePoolLabel] = pool
+	}
+	if region := t.Spec.Placement.Region; region != "" {
+		labels[silov1.NamespaceRegionLabel] = region
+	}
+	ns := corev1ac.Namespace(NamespaceFor(t)).
 		WithLabels(labels).
 		WithOwnerReferences(ownerRef(t))
+	annotations := map[string]string{}
+	if rc := t.Spec.Isolation.RuntimeClassName; rc != "" {
+		annotations[silov1.RuntimeClassAnnotation] = rc
+	}
+	if ing := t.Spec.App.Ingress; ing != nil && ing.Host != "" {
+		annotations[silov1.IngressHostAnnotation] = ing.Host
+	}
+	if allowed := allowedImagePrefixes(t, cfg); len(allowed) > 0 {
+		annotations[silov1.AllowedRegistriesAnnotation] = strings.Join(allowed, ",")
+	}
+	if len(annotations) > 0 {
+		ns.WithAnnotations(annotations)
+	}
+	return ns
+}
+
+// allowedImagePrefixes returns the image prefixes pods in the tenant namespace may
+// use, or nil when the Tenant sets no allow-list (any image). The repositories of the
+// operator's own component images are always allowed (any tag, since a Tenant may
+// pick a component version), or a Tenant with an allow-list could not run its
+// managed queue, cache or database.
+func allowedImagePrefixes(t *silov1.Tenant, cfg *Config) []string {
+	if len(t.Spec.Isolation.AllowedRegistries) == 0 {
+		return nil
+	}
+	out := append([]string(nil), t.Spec.Isolation.AllowedRegistries...)
+	seen := make(map[string]bool, len(out))
+	for _, r := range out {
+		seen[r] = true
+	}
+	platform := []string{}
+	for _, img := range []string{cfg.Images.NATS, cfg.Images.Valkey, cfg.Images.Postgres} {
+		if repo := imageRepository(img); repo != "" && !seen[repo] {
+			seen[repo] = true
+			platform = append(platform, repo)
+		}
+	}
+	sort.Strings(platform)
+	return append(out, platform...)
+}
+
+// imageRepository returns image without its tag or digest.
+func imageRepository(image string) string {
+	if at := strings.Index(image, "@"); at >= 0 {
+		image = image[:at]
+	}
+	slash := strings.LastIndex(image, "/")
+	if colon := strings.LastIndex(image, ":"); colon > slash {
+		image = image[:colon]
+	}
+	return image
 }

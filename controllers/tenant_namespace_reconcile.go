@@ -50,7 +50,7 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Ten
 		}
 	}
 	a := &applier{client: r.Client, scheme: r.Scheme}
-	_, res, err := a.apply(ctx, buildNamespace(t))
+	_, res, err := a.apply(ctx, buildNamespace(t, &r.Config))
 	if err != nil {
 		return false, fmt.Errorf("namespace of %s: %w", klog.KObj(t), err)
 	}

@@ -1,0 +1,24 @@
+package v1alpha1
+
+// Keys on the tenant namespace that Silo's ValidatingAdmissionPolicies read. An
+// admission policy on a pod cannot read the Tenant, only the pod's namespace, so the
+// operator copies the Tenant's isolation settings onto the namespace; the policy on
+// namespaces lets nobody but the operator change them.
+const (
+	// NamespaceNodePoolLabel on a tenant namespace names the node pool every pod in it
+	// must select. It is the same key as NodePoolLabel, the node label.
+	NamespaceNodePoolLabel = NodePoolLabel
+	// NamespaceRegionLabel on a tenant namespace names the region every pod in it must
+	// be pinned to (node label topology.kubernetes.io/region).
+	NamespaceRegionLabel = "silo.dev/region"
+	// RuntimeClassAnnotation on a tenant namespace names the RuntimeClass every pod in
+	// it must use (an annotation: RuntimeClass names can be longer than a label value).
+	RuntimeClassAnnotation = "silo.dev/runtime-class"
+	// AllowedRegistriesAnnotation on a tenant namespace lists, comma-separated, the
+	// image prefixes pods in it may use: the Tenant's allowedRegistries followed by the
+	// operator's own pinned component images.
+	AllowedRegistriesAnnotation = "silo.dev/allowed-registries"
+	// IngressHostAnnotation on a tenant namespace is the Tenant's app.ingress.host:
+	// Ingresses in the namespace may claim that host and its subdomains only.
+	IngressHostAnnotation = "silo.dev/ingress-host"
+)
