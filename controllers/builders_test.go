@@ -24,39 +24,6 @@ func tenant(name string, mutate ...func(*silov1.Tenant)) *silov1.Tenant {
 	return t
 }
 
-func TestBuildNamespace(t *testing.T) {
-	tests := map[string]struct {
-		tenant    *silov1.Tenant
-		wantLevel string
-	}{
-		"restricted by default": {tenant: tenant("acme"), wantLevel: "restricted"},
-		"baseline when asked": {tenant: tenant("acme", func(t *silov1.Tenant) {
-			t.Spec.Isolation.PodSecurity = silov1.PodSecurityBaseline
-		}), wantLevel: "baseline"},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			ns := buildNamespace(tc.tenant)
-			if *ns.Name != "tenant-acme" {
-				t.Errorf("name = %s, want tenant-acme", *ns.Name)
-			}
-			want := map[string]string{
-				silov1.TenantLabel:    "acme",
-				silov1.ManagedByLabel: silov1.ManagedByValue,
-				podSecurityEnforce:    tc.wantLevel,
-				podSecurityAudit:      tc.wantLevel,
-				podSecurityWarn:       tc.wantLevel,
-			}
-			if diff := cmp.Diff(want, ns.Labels); diff != "" {
-				t.Errorf("labels (-want +got):\n%s", diff)
-			}
-			if len(ns.OwnerReferences) != 1 || !*ns.OwnerReferences[0].Controller || *ns.OwnerReferences[0].UID != "uid-acme" {
-				t.Errorf("want one controller reference to the Tenant, got %+v", ns.OwnerReferences)
-			}
-		})
-	}
-}
-
 func TestQuotaHard(t *testing.T) {
 	cfg := DefaultConfig()
 	tests := map[string]struct {

@@ -66,7 +66,7 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Ten
 // createNamespace creates the tenant namespace, or reports a conflict when a namespace
 // of that name exists and is not this Tenant's.
 func (r *TenantReconciler) createNamespace(ctx context.Context, t *silov1.Tenant, obs *observation) (done bool, err error) {
-	u, err := withSpecHash(buildNamespace(t))
+	u, err := withSpecHash(buildNamespace(t, &r.Config))
 	if err != nil {
 		return false, err
 	}
