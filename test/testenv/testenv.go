@@ -52,6 +52,9 @@ func Start() (*Env, error) {
 	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
 	cfg, err := env.Start()
 	if err != nil {
+		// A failure after the control plane started (a bad CRD, say) must not leave
+		// kube-apiserver and etcd running.
+		_ = env.Stop()
 		return nil, fmt.Errorf("starting envtest: %w", err)
 	}
 	c, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
