@@ -93,9 +93,10 @@ func isApplied(want, live client.Object) bool {
 	w := want.DeepCopyObject().(client.Object)
 	// The cache strips type meta; what matters is the content.
 	w.GetObjectKind().SetGroupVersionKind(live.GetObjectKind().GroupVersionKind())
-	// DeepDerivative compares metav1.Time with its semantic equality even when want
-	// leaves it zero, so the server-set creation time must not count as a difference
-	// (else every reconcile would re-apply every child).
+	// DeepDerivative treats a zero number or time in want as a value, not as unset, so
+	// the metadata the API server sets must not count as a difference (else every
+	// reconcile would re-apply every child).
 	w.SetCreationTimestamp(live.GetCreationTimestamp())
+	w.SetGeneration(live.GetGeneration())
 	return equality.Semantic.DeepDerivative(w, live)
 }

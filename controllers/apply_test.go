@@ -24,6 +24,7 @@ func TestIsApplied(t *testing.T) {
 		sa.CreationTimestamp = metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 		sa.UID = "0b5e9d8a-1111-2222-3333-444455556666"
 		sa.ResourceVersion = "42"
+		sa.Generation = 3
 		sa.Labels["added-by-someone-else"] = "x"
 		return sa
 	}
