@@ -314,6 +314,10 @@ func run(ctx context.Context) (*results, error) {
 	if _, err := op.waitIdle(0, time.Minute); err != nil {
 		return res, err
 	}
+	q0, err := op.queue()
+	if err != nil {
+		return res, err
+	}
 	m := p.audit.mark()
 	if res.provision, err = create(bench, 2*time.Minute+time.Duration(s.tenants)*time.Second); err != nil {
 		return res, err
@@ -324,6 +328,11 @@ func run(ctx context.Context) (*results, error) {
 		return res, err
 	}
 	res.settle = idle.Sub(m.at)
+	q1, err := op.queue()
+	if err != nil {
+		return res, err
+	}
+	res.provReconciles, res.provCPU = q1.reconciles-q0.reconciles, q1.cpuSeconds-q0.cpuSeconds
 	if res.provReq, err = p.audit.since(m, operatorUser); err != nil {
 		return res, err
 	}
@@ -427,33 +436,22 @@ func run(ctx context.Context) (*results, error) {
 	_ = op.stop()
 	_ = p.env.Stop()
 
-	step("the API server's ceiling: %d Tenants' objects with a plain client, %d in parallel", s.tenants, workers)
-	c, err := startPlane(work + "/plane-ceiling")
-	if err != nil {
-		return res, err
+	for _, apply := range []bool{false, true} {
+		how := "create"
+		if apply {
+			how = "server-side apply"
+		}
+		step("the API server's ceiling (%s): %d Tenants' objects with a plain client, %d in parallel", how, s.tenants, workers)
+		d, reqs, err := ceiling(ctx, work+"/plane-ceiling-"+strings.ReplaceAll(how, " ", "-"), tpl, bench, workers, apply)
+		if err != nil {
+			return res, err
+		}
+		if apply {
+			res.ceilingApply = d
+		} else {
+			res.ceiling, res.ceilReq = d, reqs
+		}
 	}
-	defer func() { _ = c.env.Stop() }()
-	ceilCfg, err := c.user(ceilingUser)
-	if err != nil {
-		return res, err
-	}
-	ceilCfg.QPS, ceilCfg.Burst = -1, 0
-	ceilClient, err := client.New(ceilCfg, client.Options{Scheme: controllers.NewScheme()})
-	if err != nil {
-		return res, err
-	}
-	// The same warm-up the operator's control plane had (the sample and three more).
-	if _, err := runCeiling(ctx, ceilClient, tpl, names("warm", 0, 4), benchSpec, workers); err != nil {
-		return res, err
-	}
-	m = c.audit.mark()
-	if res.ceiling, err = runCeiling(ctx, ceilClient, tpl, bench, benchSpec, workers); err != nil {
-		return res, err
-	}
-	if res.ceilReq, err = c.audit.since(m, ceilingUser); err != nil {
-		return res, err
-	}
-	_ = c.env.Stop()
 
 	res.kwok = kwokStatus(root)
 	res.finishedAt = time.Now()
@@ -464,6 +462,35 @@ func run(ctx context.Context) (*results, error) {
 		step("wrote %s", s.out)
 	}
 	return res, res.check()
+}
+
+// ceiling measures the API server's ceiling on a control plane of its own.
+func ceiling(ctx context.Context, dir string, tpl *templates, bench []string, workers int, apply bool) (time.Duration, requests, error) {
+	c, err := startPlane(dir)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer func() { _ = c.env.Stop() }()
+	cfg, err := c.user(ceilingUser)
+	if err != nil {
+		return 0, nil, err
+	}
+	cfg.QPS, cfg.Burst = -1, 0
+	cl, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
+	if err != nil {
+		return 0, nil, err
+	}
+	// The same warm-up the operator's control plane had (the sample and three more).
+	if _, err := runCeiling(ctx, cl, tpl, names("warm", 0, 4), benchSpec, workers, apply); err != nil {
+		return 0, nil, err
+	}
+	m := c.audit.mark()
+	d, err := runCeiling(ctx, cl, tpl, bench, benchSpec, workers, apply)
+	if err != nil {
+		return 0, nil, err
+	}
+	reqs, err := c.audit.since(m, ceilingUser)
+	return d, reqs, err
 }
 
 // oneByOne provisions each Tenant alone and returns the median time.

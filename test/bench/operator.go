@@ -194,7 +194,7 @@ func metricSum(text, name string, match ...string) float64 {
 
 // queueState is what the tenant controller's metrics say about its work.
 type queueState struct {
-	reconciles, depth, active float64
+	reconciles, depth, active, cpuSeconds float64
 }
 
 func (o *operator) queue() (queueState, error) {
@@ -206,6 +206,7 @@ func (o *operator) queue() (queueState, error) {
 		reconciles: metricSum(m, "controller_runtime_reconcile_total", `controller="tenant"`),
 		depth:      metricSum(m, "workqueue_depth", `name="tenant"`),
 		active:     metricSum(m, "controller_runtime_active_workers", `controller="tenant"`),
+		cpuSeconds: metricSum(m, "process_cpu_seconds_total"),
 	}, nil
 }
 

@@ -25,7 +25,9 @@ type results struct {
 	childKinds              string
 
 	provision, settle, ceiling time.Duration
+	ceilingApply               time.Duration
 	provReq, ceilReq           requests
+	provReconciles, provCPU    float64
 
 	steady    time.Duration
 	steadyReq requests
@@ -175,9 +177,11 @@ func (r *results) rows() []row {
 	return []row{
 		{fmt.Sprintf("1. provision %d Tenants (wall)", n), secs(r.provision), "ceiling " + secs(r.ceiling),
 			fmt.Sprintf("%.2fx", ratio), "<= 1.3x", yes(ratio <= 1.3)},
+		{"1. ceiling with server-side apply", "", "ceiling " + secs(r.ceilingApply), fmt.Sprintf("%.2fx", r.provision.Seconds()/r.ceilingApply.Seconds()), "", ""},
 		{"1. throughput", fmt.Sprintf("%.1f Tenants/s", float64(n)/r.provision.Seconds()),
 			fmt.Sprintf("ceiling %.1f Tenants/s", float64(n)/r.ceiling.Seconds()), "", "", ""},
 		{"1. until the operator is idle", secs(r.settle), "", "", "", ""},
+		{"1. operator work per Tenant", fmt.Sprintf("%.1f reconciles, %.1f ms CPU", r.provReconciles/float64(n), r.provCPU*1000/float64(n)), "", "", "", ""},
 		{"2. writes per Tenant", fmt.Sprintf("%.2f", writesPer), fmt.Sprintf("ceiling %.2f; children %d", ceilPer, r.children),
 			"", fmt.Sprintf("<= children + 3 = %d", r.children+3), yes(writesPer <= float64(r.children+3))},
 		{"2. GET/LIST from reconciles", fmt.Sprint(r.provReq.reads()), "", "", "0", yes(r.provReq.reads() == 0)},
