@@ -11,6 +11,7 @@
 //	BENCH_WRITE=1        write the results into docs/benchmarks.md
 //	BENCH_OUT            write the results into this file instead
 //	BENCH_KEEP=1         keep the work folder (operator and audit logs)
+//	BENCH_CPUPROFILE     write the operator's CPU profile of the steady-state phase here
 //
 // The run fails when the operator writes anything while nothing changed (steady state,
 // restart) or a Tenant is not provisioned; it never fails on a timing.
@@ -349,6 +350,13 @@ func run(ctx context.Context) (*results, error) {
 	if err := p.admin.List(ctx, all); err != nil {
 		return res, err
 	}
+	profiled := make(chan error, 1)
+	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
+		// The operator's CPU profile of the steady-state phase, for `go tool pprof`.
+		go func() { profiled <- op.cpuProfile(path, 10*time.Second) }()
+	} else {
+		profiled <- nil
+	}
 	m = p.audit.mark()
 	err = parallel(all.Items, workers, func(t silov1.Tenant) error {
 		patch := fmt.Sprintf(`{"metadata":{"annotations":{"bench.silo.dev/touched":%q}}}`, m.at.Format(time.RFC3339Nano))
@@ -361,6 +369,9 @@ func run(ctx context.Context) (*results, error) {
 		return res, err
 	}
 	res.steady = idle.Sub(m.at)
+	if err := <-profiled; err != nil {
+		return res, err
+	}
 	if res.steadyReq, err = p.audit.since(m, operatorUser); err != nil {
 		return res, err
 	}

@@ -143,7 +143,7 @@ func (o *operator) stop() error {
 }
 
 func httpGet(url string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -267,4 +267,13 @@ func (o *operator) memory() (memory, error) {
 		return m, errors.New("could not read the operator's heap or RSS")
 	}
 	return m, nil
+}
+
+// cpuProfile writes the operator's CPU profile over d to path.
+func (o *operator) cpuProfile(path string, d time.Duration) error {
+	prof, err := httpGet(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", o.pprofAddr, int(d.Seconds())))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(prof), 0o644)
 }
