@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,7 +98,7 @@ func loadSettings() (settings, error) {
 	s.drift = min(s.drift, s.tenants)
 	s.out = os.Getenv("BENCH_OUT")
 	if s.out == "" && os.Getenv("BENCH_WRITE") == "1" {
-		s.out = "docs/benchmarks.md"
+		s.out = filepath.Join(testenv.RepoRoot(), "docs", "benchmarks.md")
 	}
 	return s, nil
 }
