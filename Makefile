@@ -65,6 +65,16 @@ test: lint test-unit test-integration test-conformance ## Every test tier that f
 test-unit: ## Table tests of builders and status.
 	go test ./api/... ./controllers/... -count=1
 
+BENCH_TENANTS ?= 50
+
+.PHONY: bench
+bench: k8s-binaries ## Benchmark against envtest and the API server's ceiling (BENCH_TENANTS=50; BENCH_WRITE=1 updates docs/benchmarks.md).
+	BENCH_TENANTS=$(BENCH_TENANTS) go run ./test/bench
+
+.PHONY: bench-ci
+bench-ci: ## The benchmark's CI smoke run: 20 Tenants, about 2 minutes; fails on writes in steady state or after a restart.
+	$(MAKE) bench BENCH_TENANTS=20 BENCH_UNRELATED=1000 BENCH_DRIFT=20
+
 .PHONY: test-integration
 test-integration: k8s-binaries ## Controller behaviour against a real kube-apiserver and etcd (envtest).
 	go test ./test/integration/... -count=1 -timeout 20m $(GINKGO_FLAGS)

@@ -34,6 +34,7 @@ func run() error {
 	cfg := controllers.DefaultConfig()
 	var (
 		metricsAddr, probeAddr string
+		pprofAddr              string
 		leaderElect            bool
 		concurrency            int
 		qps                    float64
@@ -42,10 +43,11 @@ func run() error {
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint (0 turns it off)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "address of the /debug/pprof endpoints (empty turns them off)")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so only one replica reconciles at a time")
 	flag.IntVar(&concurrency, "concurrency", 4, "Tenants reconciled in parallel")
-	flag.Float64Var(&qps, "kube-api-qps", 50, "steady requests per second to the API server")
-	flag.IntVar(&burst, "kube-api-burst", 100, "burst of requests to the API server")
+	flag.Float64Var(&qps, "kube-api-qps", 200, "steady requests per second to the API server, for each kind of object")
+	flag.IntVar(&burst, "kube-api-burst", 400, "burst of requests to the API server, for each kind of object")
 	flag.StringVar(&cfg.OperatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", cfg.OperatorNamespace), "the operator's namespace, where external service Secrets live")
 	flag.StringVar(&cfg.Images.NATS, "nats-image", cfg.Images.NATS, "default image of managed queues")
 	flag.StringVar(&cfg.Images.Valkey, "valkey-image", cfg.Images.Valkey, "default image of managed caches")
@@ -72,6 +74,7 @@ func run() error {
 	return start(restCfg, cfg, ctrl.Options{
 		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
 		HealthProbeBindAddress:  probeAddr,
+		PprofBindAddress:        pprofAddr,
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "silo.dev",
 		LeaderElectionNamespace: cfg.OperatorNamespace,

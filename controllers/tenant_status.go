@@ -141,12 +141,12 @@ func computeStatus(t *silov1.Tenant, obs *observation, reconcileErr error) silov
 		}
 		readyC = cond(silov1.ReadyCondition, false, silov1.ComponentsNotReadyReason, msg)
 	}
-	if !obs.deleting && reconcileErr == nil && obs.blocked == nil && (obs.changed || (!allReady && !t.Spec.Suspend)) {
-		msg := "applied changes to the environment"
-		if !obs.changed {
-			msg = readyC.Message
-		}
-		progressing = cond(silov1.ProgressingCondition, true, silov1.ProvisioningReason, msg)
+	// Progressing follows readiness only, not whether this pass wrote something: a pass
+	// that applied changes and finds everything ready has made the environment match
+	// the spec, and a one-pass "applied changes" would cost every change a second
+	// status write (and every new Tenant two).
+	if !obs.deleting && reconcileErr == nil && obs.blocked == nil && !allReady && !t.Spec.Suspend {
+		progressing = cond(silov1.ProgressingCondition, true, silov1.ProvisioningReason, readyC.Message)
 	}
 	if reconcileErr == nil && obs.blocked == nil && !obs.deleting {
 		st.ObservedGeneration = t.Generation

@@ -41,10 +41,10 @@ func TestComputeStatus(t *testing.T) {
 				readyReason: silov1.ComponentsNotReadyReason, readyMsgFragment: "database (0/1 pods ready)",
 				observedGeneration: 3, componentsReady: "1/2"},
 		},
-		"children written this pass: progressing even if ready": {
+		"children written this pass but everything ready: not progressing, so no second status write": {
 			tenant: tenant("a"),
 			obs:    observation{namespaceReady: true, changed: true, components: []silov1.ComponentStatus{ready}},
-			want: want{phase: silov1.PhaseReady, ready: "True", progressing: "True", degraded: "False",
+			want: want{phase: silov1.PhaseReady, ready: "True", progressing: "False", degraded: "False",
 				readyReason: silov1.ReadyReason, observedGeneration: 3, componentsReady: "1/1"},
 		},
 		"a failed pass: degraded, and the generation is not marked observed": {

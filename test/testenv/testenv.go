@@ -37,9 +37,20 @@ func RepoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// Option adjusts the control plane before it starts.
+type Option func(*envtest.Environment)
+
+// WithAPIServerFlag sets a kube-apiserver flag (name without dashes), for example an
+// audit policy or request limits.
+func WithAPIServerFlag(name, value string) Option {
+	return func(env *envtest.Environment) {
+		env.ControlPlane.GetAPIServer().Configure().Set(name, value)
+	}
+}
+
 // Start starts kube-apiserver and etcd from KUBEBUILDER_ASSETS and installs the CRDs
 // from config/crd/bases.
-func Start() (*Env, error) {
+func Start(opts ...Option) (*Env, error) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run the tests with `make test`, " +
 			"or export KUBEBUILDER_ASSETS=$(hack/k8s-binaries.sh test)")
@@ -50,6 +61,9 @@ func Start() (*Env, error) {
 	}
 	// Room for thousands of Services (the default range holds about 250).
 	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
+	for _, o := range opts {
+		o(env)
+	}
 	cfg, err := env.Start()
 	if err != nil {
 		// A failure after the control plane started (a bad CRD, say) must not leave

@@ -1,0 +1,668 @@
+// Command bench measures the Silo operator against a real kube-apiserver and etcd
+// (envtest) and puts its provisioning time next to the API server's own ceiling for
+// the same work. `make bench` runs it; see docs/benchmarks.md.
+//
+// Settings come from the environment:
+//
+//	BENCH_TENANTS        Tenants to provision (default 50)
+//	BENCH_UNRELATED      unrelated ConfigMaps and Secrets for the memory test (default 10000)
+//	BENCH_DRIFT          Tenants whose child is deleted in the drift test (default 100)
+//	BENCH_OPERATOR_ARGS  extra operator flags, e.g. "--concurrency=8 --kube-api-qps=200"
+//	BENCH_WRITE=1        write the results into docs/benchmarks.md
+//	BENCH_OUT            write the results into this file instead
+//	BENCH_KEEP=1         keep the work folder (operator and audit logs)
+//	BENCH_CPUPROFILE     write the operator's CPU profile of the steady-state phase here
+//
+// The run fails when the operator writes anything while nothing changed (steady state,
+// restart) or a Tenant is not provisioned; it never fails on a timing.
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+	"github.com/silo-dev/silo/controllers"
+	"github.com/silo-dev/silo/test/testenv"
+)
+
+func main() {
+	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
+	res, err := run(context.Background())
+	if res != nil {
+		fmt.Println(res.table())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// settings are the benchmark's knobs.
+type settings struct {
+	tenants, unrelated, drift int
+	operatorArgs              []string
+	out                       string
+	keep                      bool
+}
+
+func envInt(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%s=%q: want a non-negative number", name, v)
+	}
+	return n, nil
+}
+
+func loadSettings() (settings, error) {
+	s := settings{operatorArgs: strings.Fields(os.Getenv("BENCH_OPERATOR_ARGS")), keep: os.Getenv("BENCH_KEEP") == "1"}
+	var err error
+	if s.tenants, err = envInt("BENCH_TENANTS", 50); err != nil {
+		return s, err
+	}
+	if s.tenants < 1 {
+		return s, fmt.Errorf("BENCH_TENANTS must be at least 1")
+	}
+	if s.unrelated, err = envInt("BENCH_UNRELATED", 10000); err != nil {
+		return s, err
+	}
+	if s.drift, err = envInt("BENCH_DRIFT", 100); err != nil {
+		return s, err
+	}
+	s.drift = min(s.drift, s.tenants)
+	s.out = os.Getenv("BENCH_OUT")
+	if s.out == "" && os.Getenv("BENCH_WRITE") == "1" {
+		s.out = filepath.Join(testenv.RepoRoot(), "docs", "benchmarks.md")
+	}
+	return s, nil
+}
+
+// command is the command line that reproduces this run.
+func (s settings) command() string {
+	parts := []string{"make bench", fmt.Sprintf("BENCH_TENANTS=%d", s.tenants)}
+	for _, name := range []string{"BENCH_UNRELATED", "BENCH_DRIFT"} {
+		if v := os.Getenv(name); v != "" {
+			parts = append(parts, name+"="+v)
+		}
+	}
+	if len(s.operatorArgs) > 0 {
+		parts = append(parts, fmt.Sprintf("BENCH_OPERATOR_ARGS=%q", strings.Join(s.operatorArgs, " ")))
+	}
+	return strings.Join(parts, " ")
+}
+
+// benchSpec is the Tenant every run provisions: an app with a database and a cache and
+// one owner group, a typical customer.
+func benchSpec(name string) *silov1.Tenant {
+	return &silov1.Tenant{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: silov1.TenantSpec{
+			DisplayName: "Benchmark customer " + name,
+			Owners:      []silov1.Owner{{Kind: silov1.OwnerKindGroup, Name: name + "-admins"}},
+			App:         silov1.AppSpec{Image: "registry.example.com/shop/app:1.4.2"},
+			Database:    &silov1.DatabaseSpec{},
+			Cache:       &silov1.CacheSpec{},
+		},
+	}
+}
+
+func names(prefix string, from, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%05d", prefix, from+i)
+	}
+	return out
+}
+
+// parallel runs f on every item with workers goroutines and returns the first error.
+func parallel[T any](items []T, workers int, f func(T) error) error {
+	work := make(chan T)
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for range max(workers, 1) {
+		wg.Go(func() {
+			for it := range work {
+				if err := f(it); err != nil {
+					once.Do(func() { first = err })
+				}
+			}
+		})
+	}
+	for _, it := range items {
+		work <- it
+	}
+	close(work)
+	wg.Wait()
+	return first
+}
+
+// plane is a running control plane with an audited operator user.
+type plane struct {
+	env    *testenv.Env
+	admin  client.Client
+	audit  *auditLog
+	dir    string
+	adminC *rest.Config
+}
+
+func startPlane(dir string) (*plane, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	flags, audit, err := auditFlags(dir)
+	if err != nil {
+		return nil, err
+	}
+	var opts []testenv.Option
+	for k, v := range flags {
+		opts = append(opts, testenv.WithAPIServerFlag(k, v))
+	}
+	env, err := testenv.Start(opts...)
+	if err != nil {
+		return nil, err
+	}
+	cfg := rest.CopyConfig(env.Config)
+	cfg.QPS, cfg.Burst = -1, 0
+	admin, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
+	if err != nil {
+		_ = env.Stop()
+		return nil, err
+	}
+	return &plane{env: env, admin: admin, audit: audit, dir: dir, adminC: cfg}, nil
+}
+
+// user returns the rest config of an audited user with cluster-admin rights.
+func (p *plane) user(name string) (*rest.Config, error) {
+	u, err := p.env.Environment.AddUser(envtest.User{Name: name, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return rest.CopyConfig(u.Config()), nil
+}
+
+func run(ctx context.Context) (*results, error) {
+	s, err := loadSettings()
+	if err != nil {
+		return nil, err
+	}
+	res := &results{settings: s, machine: readMachine(), startedAt: time.Now()}
+	root := testenv.RepoRoot()
+	work, err := os.MkdirTemp("", "silo-bench-")
+	if err != nil {
+		return nil, err
+	}
+	if s.keep {
+		fmt.Fprintln(os.Stderr, "bench: work folder", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
+	step := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "bench: %s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+
+	step("building the operator")
+	bin, err := buildOperator(root, work)
+	if err != nil {
+		return nil, err
+	}
+	flags, err := operatorDefaults(bin)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range s.operatorArgs {
+		if k, v, ok := strings.Cut(strings.TrimLeft(a, "-"), "="); ok {
+			flags[k] = v
+		}
+	}
+	res.concurrency, res.qps, res.burst = flags["concurrency"], flags["kube-api-qps"], flags["kube-api-burst"]
+	workers, err := strconv.Atoi(res.concurrency)
+	if err != nil {
+		return nil, fmt.Errorf("--concurrency=%q: %w", res.concurrency, err)
+	}
+	res.versions = readVersions(root)
+
+	step("starting the control plane")
+	p, err := startPlane(work + "/plane-operator")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = p.env.Stop() }()
+	opCfg, err := p.user(operatorUser)
+	if err != nil {
+		return nil, err
+	}
+	kubeconfig := work + "/operator.kubeconfig"
+	if err := writeKubeconfig(opCfg, kubeconfig); err != nil {
+		return nil, err
+	}
+	tr, err := startTracker(ctx, p.adminC)
+	if err != nil {
+		return nil, err
+	}
+	op := &operator{bin: bin, kubeconfig: kubeconfig, logPath: work + "/operator.log", args: s.operatorArgs}
+	step("starting the operator %v", s.operatorArgs)
+	if err := op.start(); err != nil {
+		return nil, err
+	}
+	defer func() { _ = op.stop() }()
+	if res.memEmpty, err = op.memory(); err != nil {
+		return nil, err
+	}
+
+	// create makes Tenants and waits until each is provisioned; it returns the time of
+	// the last.
+	create := func(list []string, timeout time.Duration) (time.Duration, error) {
+		start := time.Now()
+		if err := parallel(list, workers, func(n string) error { return p.admin.Create(ctx, benchSpec(n)) }); err != nil {
+			return 0, fmt.Errorf("creating Tenants: %w", err)
+		}
+		last, err := tr.wait(list, timeout)
+		return last.Sub(start), err
+	}
+	total := 0 // Tenants in the cluster
+
+	step("provisioning a sample Tenant to learn what Silo creates")
+	const sample = "bench-00000"
+	if _, err := create([]string{sample}, time.Minute); err != nil {
+		return res, err
+	}
+	total++
+	if _, err := op.waitIdle(0, time.Minute); err != nil {
+		return res, err
+	}
+	tpl, err := captureTemplates(ctx, p.admin, sample)
+	if err != nil {
+		return res, err
+	}
+	res.children, res.childKinds = len(tpl.objects), tpl.kindCounts()
+
+	step("one new Tenant on an empty cluster, three times")
+	if res.newEmpty, err = oneByOne(create, names("solo", 1, 3)); err != nil {
+		return res, err
+	}
+	total += 3
+
+	step("provisioning %d Tenants", s.tenants)
+	bench := names("bench", 1, s.tenants)
+	if _, err := op.waitIdle(0, time.Minute); err != nil {
+		return res, err
+	}
+	q0, err := op.queue()
+	if err != nil {
+		return res, err
+	}
+	m := p.audit.mark()
+	if res.provision, err = create(bench, 2*time.Minute+time.Duration(s.tenants)*time.Second); err != nil {
+		return res, err
+	}
+	total += s.tenants
+	idle, err := op.waitIdle(0, 5*time.Minute)
+	if err != nil {
+		return res, err
+	}
+	res.settle = idle.Sub(m.at)
+	q1, err := op.queue()
+	if err != nil {
+		return res, err
+	}
+	res.provReconciles, res.provCPU = q1.reconciles-q0.reconciles, q1.cpuSeconds-q0.cpuSeconds
+	if res.provReq, err = p.audit.since(m, operatorUser); err != nil {
+		return res, err
+	}
+	if err := checkChildren(ctx, p.admin, tpl, total); err != nil {
+		return res, err
+	}
+
+	step("steady state: touching every Tenant")
+	before, err := op.queue()
+	if err != nil {
+		return res, err
+	}
+	all := &silov1.TenantList{}
+	if err := p.admin.List(ctx, all); err != nil {
+		return res, err
+	}
+	profiled := make(chan error, 1)
+	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
+		// The operator's CPU profile of the steady-state phase, for `go tool pprof`.
+		go func() { profiled <- op.cpuProfile(path, 10*time.Second) }()
+	} else {
+		profiled <- nil
+	}
+	m = p.audit.mark()
+	err = parallel(all.Items, workers, func(t silov1.Tenant) error {
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{"bench.silo.dev/touched":%q}}}`, m.at.Format(time.RFC3339Nano))
+		return p.admin.Patch(ctx, &t, client.RawPatch(types.MergePatchType, []byte(patch)))
+	})
+	if err != nil {
+		return res, err
+	}
+	if idle, err = op.waitIdle(before.reconciles+float64(len(all.Items)), 5*time.Minute); err != nil {
+		return res, err
+	}
+	res.steady = idle.Sub(m.at)
+	if err := <-profiled; err != nil {
+		return res, err
+	}
+	if res.steadyReq, err = p.audit.since(m, operatorUser); err != nil {
+		return res, err
+	}
+
+	step("one new Tenant among %d, three times", total)
+	if res.newAmong, err = oneByOne(create, names("late", 1, 3)); err != nil {
+		return res, err
+	}
+	total += 3
+
+	step("drift repair on %d Tenants", s.drift)
+	if res.drift, res.driftKind, err = driftRepair(ctx, p, tpl, bench, s.drift); err != nil {
+		return res, err
+	}
+	if _, err := op.waitIdle(0, time.Minute); err != nil {
+		return res, err
+	}
+
+	step("memory at %d Tenants", total)
+	if res.memN, err = op.memory(); err != nil {
+		return res, err
+	}
+	step("creating %d unrelated ConfigMaps and Secrets", s.unrelated)
+	if err := createUnrelated(ctx, p.admin, s.unrelated); err != nil {
+		return res, err
+	}
+	time.Sleep(2 * time.Second)
+	if res.memUnrelated, err = op.memory(); err != nil {
+		return res, err
+	}
+
+	step("restarting the operator")
+	if err := op.stop(); err != nil {
+		return res, err
+	}
+	m = p.audit.mark()
+	if err := op.start(); err != nil {
+		return res, err
+	}
+	if idle, err = op.waitIdle(float64(total), 5*time.Minute); err != nil {
+		return res, err
+	}
+	res.restart = idle.Sub(op.started)
+	if res.restartReq, err = p.audit.since(m, operatorUser); err != nil {
+		return res, err
+	}
+
+	step("restarting the operator with a new Tenant arriving during the resync")
+	if err := op.stop(); err != nil {
+		return res, err
+	}
+	if err := op.start(); err != nil {
+		return res, err
+	}
+	for {
+		q, err := op.queue()
+		if err != nil {
+			return res, err
+		}
+		if q.reconciles > 0 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if res.prioNew, err = create([]string{"prio-00001"}, time.Minute); err != nil {
+		return res, err
+	}
+	total++
+	if idle, err = op.waitIdle(float64(total), 5*time.Minute); err != nil {
+		return res, err
+	}
+	res.prioResync = idle.Sub(op.started)
+	_ = op.stop()
+	_ = p.env.Stop()
+
+	for _, apply := range []bool{false, true} {
+		how := "create"
+		if apply {
+			how = "server-side apply"
+		}
+		step("the API server's ceiling (%s): %d Tenants' objects with a plain client, %d in parallel", how, s.tenants, workers)
+		d, reqs, err := ceiling(ctx, work+"/plane-ceiling-"+strings.ReplaceAll(how, " ", "-"), tpl, bench, workers, apply)
+		if err != nil {
+			return res, err
+		}
+		if apply {
+			res.ceilingApply = d
+		} else {
+			res.ceiling, res.ceilReq = d, reqs
+		}
+	}
+
+	res.kwok = kwokStatus(root)
+	res.finishedAt = time.Now()
+	if s.out != "" {
+		if err := res.writeDoc(s.out); err != nil {
+			return res, err
+		}
+		step("wrote %s", s.out)
+	}
+	return res, res.check()
+}
+
+// ceiling measures the API server's ceiling on a control plane of its own.
+func ceiling(ctx context.Context, dir string, tpl *templates, bench []string, workers int, apply bool) (time.Duration, requests, error) {
+	c, err := startPlane(dir)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer func() { _ = c.env.Stop() }()
+	cfg, err := c.user(ceilingUser)
+	if err != nil {
+		return 0, nil, err
+	}
+	cfg.QPS, cfg.Burst = -1, 0
+	cl, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
+	if err != nil {
+		return 0, nil, err
+	}
+	// The same warm-up the operator's control plane had (the sample and three more).
+	if _, err := runCeiling(ctx, cl, tpl, names("warm", 0, 4), benchSpec, workers, apply); err != nil {
+		return 0, nil, err
+	}
+	m := c.audit.mark()
+	d, err := runCeiling(ctx, cl, tpl, bench, benchSpec, workers, apply)
+	if err != nil {
+		return 0, nil, err
+	}
+	reqs, err := c.audit.since(m, ceilingUser)
+	return d, reqs, err
+}
+
+// oneByOne provisions each Tenant alone and returns the median time.
+func oneByOne(create func([]string, time.Duration) (time.Duration, error), list []string) (time.Duration, error) {
+	var ds []time.Duration
+	for _, n := range list {
+		d, err := create([]string{n}, time.Minute)
+		if err != nil {
+			return 0, err
+		}
+		ds = append(ds, d)
+	}
+	return percentile(ds, 50), nil
+}
+
+func percentile(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[max(i-1, 0)]
+}
+
+// checkChildren verifies that every Tenant got as many children of each kind as the
+// sample did: provisioned means applied, not just reported.
+func checkChildren(ctx context.Context, c client.Client, tpl *templates, tenants int) error {
+	want := map[string]int{}
+	for _, k := range tpl.kinds {
+		want[k] += tenants
+	}
+	for kind, n := range want {
+		list := &unstructured.UnstructuredList{}
+		gv := "v1"
+		for _, obj := range append([]client.Object{&corev1.Namespace{}}, controllers.OwnedTypes()...) {
+			gvk, _ := c.GroupVersionKindFor(obj)
+			if gvk.Kind == kind {
+				gv = gvk.GroupVersion().String()
+			}
+		}
+		list.SetAPIVersion(gv)
+		list.SetKind(kind + "List")
+		if err := c.List(ctx, list, client.MatchingLabels{silov1.ManagedByLabel: silov1.ManagedByValue}); err != nil {
+			return err
+		}
+		if len(list.Items) != n {
+			return fmt.Errorf("%d %s objects for %d Tenants, want %d", len(list.Items), kind, tenants, n)
+		}
+	}
+	return nil
+}
+
+// driftRepair deletes one child (a NetworkPolicy when Silo makes any) of n random
+// Tenants, one after the other, and measures how long each takes to come back, seen
+// through a watch.
+func driftRepair(ctx context.Context, p *plane, tpl *templates, tenants []string, n int) ([]time.Duration, string, error) {
+	idx := -1
+	for i, k := range tpl.kinds {
+		if k == "NetworkPolicy" || (idx < 0 && k != "Namespace") {
+			idx = i
+		}
+		if k == "NetworkPolicy" {
+			break
+		}
+	}
+	if idx < 0 {
+		return nil, "", fmt.Errorf("the sample Tenant has no namespaced child to delete")
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON([]byte(tpl.objects[idx])); err != nil {
+		return nil, "", err
+	}
+	gvk := u.GroupVersionKind()
+	mapping, err := p.admin.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+	if err != nil {
+		return nil, "", err
+	}
+	dyn, err := dynamic.NewForConfig(p.adminC)
+	if err != nil {
+		return nil, "", err
+	}
+	res := dyn.Resource(mapping.Resource)
+	sel := silov1.ManagedByLabel + "=" + silov1.ManagedByValue
+	list, err := res.List(ctx, metav1.ListOptions{LabelSelector: sel, Limit: 1})
+	if err != nil {
+		return nil, "", err
+	}
+	w, err := res.Watch(ctx, metav1.ListOptions{LabelSelector: sel, ResourceVersion: list.GetResourceVersion()})
+	if err != nil {
+		return nil, "", err
+	}
+	defer w.Stop()
+	added := make(chan string, 1024)
+	go func() {
+		for ev := range w.ResultChan() {
+			if ev.Type != watch.Added {
+				continue
+			}
+			if o, ok := ev.Object.(*unstructured.Unstructured); ok {
+				added <- o.GetNamespace() + "/" + o.GetName()
+			}
+		}
+	}()
+	pick := rand.New(rand.NewPCG(1, 2)).Perm(len(tenants))[:n]
+	var ds []time.Duration
+	for _, i := range pick {
+		ns := controllers.NamespacePrefix + tenants[i]
+		obj := strings.ReplaceAll(u.GetName(), placeholder, tenants[i])
+		start := time.Now()
+		if err := res.Namespace(ns).Delete(ctx, obj, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return nil, "", err
+		}
+		timeout := time.After(30 * time.Second)
+	wait:
+		for {
+			select {
+			case key := <-added:
+				if key == ns+"/"+obj {
+					ds = append(ds, time.Since(start))
+					break wait
+				}
+			case <-timeout:
+				return nil, "", fmt.Errorf("%s %s/%s was not put back within 30s", gvk.Kind, ns, obj)
+			}
+		}
+	}
+	return ds, gvk.Kind + " " + strings.ReplaceAll(u.GetName(), placeholder, "<tenant>"), nil
+}
+
+// createUnrelated creates n ConfigMaps and Secrets (half each, 1 KiB of data) in ten
+// namespaces that have nothing to do with Silo.
+func createUnrelated(ctx context.Context, c client.Client, n int) error {
+	const spaces = 10
+	for i := range spaces {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("unrelated-%d", i)}}
+		if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	data := strings.Repeat("x", 1024)
+	items := make([]int, n)
+	for i := range items {
+		items[i] = i
+	}
+	return parallel(items, 16, func(i int) error {
+		meta := metav1.ObjectMeta{Name: fmt.Sprintf("unrelated-%05d", i), Namespace: fmt.Sprintf("unrelated-%d", i%spaces),
+			Labels: map[string]string{"app.kubernetes.io/name": "other"}}
+		var obj client.Object = &corev1.ConfigMap{ObjectMeta: meta, Data: map[string]string{"data": data}}
+		if i%2 == 1 {
+			obj = &corev1.Secret{ObjectMeta: meta, StringData: map[string]string{"data": data}}
+		}
+		return c.Create(ctx, obj)
+	})
+}
+
+// kwokStatus says whether the local-cluster tier ran.
+func kwokStatus(root string) string {
+	if _, err := os.Stat(root + "/hack/local-cluster.sh"); err != nil {
+		return "skipped: hack/local-cluster.sh is not in this tree, so there is no local kwok cluster to run on"
+	}
+	return "skipped: the local-cluster run is not automated yet; the numbers above are from envtest"
+}
