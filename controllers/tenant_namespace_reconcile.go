@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
@@ -54,9 +55,6 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Ten
 	if err != nil {
 		return false, fmt.Errorf("namespace of %s: %w", klog.KObj(t), err)
 	}
-	if res == created {
-		r.event(t, corev1.EventTypeNormal, "NamespaceCreated", "Create", "created namespace %s", NamespaceFor(t))
-	}
 	if res != unchanged {
 		obs.changed = true
 	}
@@ -73,7 +71,9 @@ func (r *TenantReconciler) createNamespace(ctx context.Context, t *silov1.Tenant
 	switch err := r.Create(ctx, u, client.FieldOwner(FieldOwner)); {
 	case err == nil:
 		obs.changed = true
-		r.event(t, corev1.EventTypeNormal, "NamespaceCreated", "Create", "created namespace %s", u.GetName())
+		// No event: the Ready event tells the story; an event per creation would
+		// cost every new Tenant one more write.
+		ctrl.LoggerFrom(ctx).Info("created namespace", "namespace", u.GetName())
 		return false, nil
 	case !apierrors.IsAlreadyExists(err):
 		return false, fmt.Errorf("creating namespace of %s: %w", klog.KObj(t), err)

@@ -146,7 +146,6 @@ func (r *TenantReconciler) createCredentials(ctx context.Context, t *silov1.Tena
 	if err != nil {
 		return nil, fmt.Errorf("creating credentials %s: %w", client.ObjectKeyFromObject(s), err)
 	}
-	r.event(t, corev1.EventTypeNormal, "CredentialsCreated", "Create", "generated credentials for the %s in Secret %s", c.name, s.Name)
 	ctrl.LoggerFrom(ctx).Info("generated credentials", "component", c.name, "secret", s.Name)
 	return s, nil
 }

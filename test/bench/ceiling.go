@@ -58,6 +58,14 @@ func captureTemplates(ctx context.Context, c client.Client, sample string) (*tem
 				unstructured.RemoveNestedField(u.Object, "metadata", f)
 			}
 			delete(u.Object, "status")
+			// Fields the API server allocates must be allocated again for each copy.
+			if ip, _, _ := unstructured.NestedString(u.Object, "spec", "clusterIP"); gvk.Kind == "Service" && ip != "None" {
+				unstructured.RemoveNestedField(u.Object, "spec", "clusterIP")
+				unstructured.RemoveNestedField(u.Object, "spec", "clusterIPs")
+			}
+			if gvk.Kind == "PersistentVolumeClaim" {
+				unstructured.RemoveNestedField(u.Object, "spec", "volumeName")
+			}
 			b, err := json.Marshal(u.Object)
 			if err != nil {
 				return nil, err
