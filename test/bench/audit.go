@@ -118,6 +118,11 @@ func (a *auditLog) since(m mark, user string) (requests, error) {
 				resource += "/" + e.ObjectRef.Subresource
 			}
 		}
+		if e.Verb == "watch" && e.ObjectRef != nil && e.ObjectRef.Namespace != "" {
+			// A watch of one namespace (the operator's Secrets) is not a duplicate of
+			// the cluster-wide watch of the same kind.
+			resource += " in " + e.ObjectRef.Namespace
+		}
 		out[e.Verb+" "+resource]++
 	}
 	return out, sc.Err()
