@@ -23,7 +23,9 @@ $(CONTROLLER_GEN): go.mod
 manifests: $(CONTROLLER_GEN) ## Regenerate the CRD and RBAC manifests, and copy them into the chart.
 	$(CONTROLLER_GEN) crd rbac:roleName=silo-manager paths=./api/... paths=./controllers/... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
-	@if [ -d charts/silo ]; then mkdir -p charts/silo/crds && cp config/crd/bases/*.yaml charts/silo/crds/; fi
+	@if [ -d charts/silo ]; then mkdir -p charts/silo/crds && rm -f charts/silo/crds/*.yaml && cp config/crd/bases/*.yaml charts/silo/crds/; fi
+	@if [ -d charts/silo ]; then mkdir -p charts/silo/files/policies && rm -f charts/silo/files/policies/*.yaml && \
+		for f in config/policies/*.yaml; do [ -f "$$f" ] && [ "$${f##*/}" != kustomization.yaml ] && cp "$$f" charts/silo/files/policies/; done; true; fi
 	@if [ -x hack/chart-rbac.sh ]; then hack/chart-rbac.sh; fi
 
 .PHONY: generate
