@@ -5,9 +5,7 @@ WORKDIR /src
 # Modules first, so a source change does not download them again.
 COPY go.mod go.sum ./
 RUN go mod download
-COPY main.go ./
-COPY api/ api/
-COPY controllers/ controllers/
+COPY . .
 ARG TARGETOS=linux
 ARG TARGETARCH
 RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -o /out/silo .
