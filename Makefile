@@ -70,3 +70,31 @@ test-unit: ## Table tests of builders and status.
 .PHONY: test-integration
 test-integration: k8s-binaries ## Controller behaviour against a real kube-apiserver and etcd (envtest).
 	go test ./test/integration/... -count=1 -timeout 20m $(GINKGO_FLAGS)
+
+##@ Local cluster (real control plane, kwok fake nodes: pods are simulated, no containers)
+
+E2E_FLAGS ?=
+
+.PHONY: cluster-up
+cluster-up: ## Start the local cluster (or reuse it); kubeconfig in .cache/local-cluster/kubeconfig.
+	SILO_CACHE=$(CACHE) hack/local-cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Delete the local cluster.
+	SILO_CACHE=$(CACHE) hack/local-cluster.sh down
+
+.PHONY: demo
+demo: ## Local cluster + chart + operator + sample Tenants, watched until Ready.
+	SILO_CACHE=$(CACHE) hack/demo.sh up
+
+.PHONY: demo-down
+demo-down: ## Stop the demo's operator and delete the local cluster.
+	SILO_CACHE=$(CACHE) hack/demo.sh down
+
+.PHONY: test-e2e
+test-e2e: ## End-to-end: the chart installed by helm on the local cluster, the operator as its ServiceAccount.
+	@start=$$(date +%s); \
+	SILO_CACHE=$(CACHE) hack/local-cluster.sh up; \
+	up=$$(date +%s); echo "=== local cluster up in $$((up - start))s"; \
+	rc=0; SILO_CACHE=$(CACHE) go test ./test/e2e/... -count=1 -timeout 15m $(GINKGO_FLAGS) $(E2E_FLAGS) || rc=$$?; \
+	end=$$(date +%s); echo "=== e2e specs in $$((end - up))s; test-e2e total $$((end - start))s"; exit $$rc
