@@ -39,6 +39,9 @@ need_kubectl() {
 
 binaries() {
   BIN="${SILO_CACHE:-$ROOT/.cache}/k8s/v${K8S_VERSION:-1.37.2}/bin"
+  KWOKCTL="$BIN/kwokctl"
+  # status and down never build anything.
+  [ "${1:-}" = build ] || { [ -x "$KWOKCTL" ] || die "no kwokctl in $BIN: nothing was started (run: hack/local-cluster.sh up)"; return 0; }
   local b
   for b in kube-apiserver kube-controller-manager kube-scheduler etcd kwok kwokctl; do
     if [ ! -x "$BIN/$b" ]; then
@@ -160,7 +163,7 @@ populate() {
 
 up() {
   need_kubectl
-  binaries
+  binaries build
   local start=$SECONDS
   if exists; then
     if ! healthy; then

@@ -26,6 +26,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
@@ -83,7 +84,9 @@ var _ = BeforeSuite(func() {
 	}
 	restCfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
 	Expect(err).NotTo(HaveOccurred())
-	k8s, err = client.New(restCfg, client.Options{Scheme: controllers.NewScheme()})
+	sch := controllers.NewScheme()
+	Expect(apiextensionsv1.AddToScheme(sch)).To(Succeed())
+	k8s, err = client.New(restCfg, client.Options{Scheme: sch})
 	Expect(err).NotTo(HaveOccurred())
 
 	installChart()
