@@ -52,6 +52,15 @@ YAML
   local files=()
   for f in "$ROOT"/config/samples/*.yaml; do [ -f "$f" ] && files+=("$f"); done
   [ ${#files[@]} -gt 0 ] || files=("$ROOT/hack/demo/tenants.yaml")
+  # What the Tenants ask of the cluster: their dedicated node pools and sandboxed
+  # runtimes (kwok simulates those pods like any other).
+  local pools classes
+  pools=$(grep -hoE 'nodePool:[[:space:]]*[a-z0-9.-]+' "${files[@]}" | awk '{print $2}' | sort -u | tr '\n' ' ' || true)
+  classes=$(grep -hoE 'runtimeClassName:[[:space:]]*[a-z0-9.-]+' "${files[@]}" | awk '{print $2}' | sort -u | tr '\n' ' ' || true)
+  # shellcheck disable=SC2086
+  "$ROOT/hack/local-cluster.sh" pool $pools
+  # shellcheck disable=SC2086
+  "$ROOT/hack/local-cluster.sh" runtimeclass $classes
   for f in "${files[@]}"; do
     note "kubectl apply -f ${f#"$ROOT"/}"
     kubectl apply -f "$f" | sed 's/^/    /'

@@ -7,11 +7,19 @@
 # taints), the namespace controller, garbage collection, RBAC, admission, and volumes
 # provisioned by the host-path provisioner.
 #
-# Usage: hack/local-cluster.sh up|down|status|kubeconfig
-#   up          create the cluster (or reuse a healthy one), add nodes and StorageClasses
-#   down        delete the cluster and its state
-#   status      say whether it runs, and list its nodes
-#   kubeconfig  print the path of the admin kubeconfig
+# Usage: hack/local-cluster.sh up|down|status|kubeconfig|pool NAME...|runtimeclass NAME...
+#   up            create the cluster (or reuse a healthy one), add nodes and StorageClasses
+#   down          delete the cluster and its state
+#   status        say whether it runs, and list its nodes
+#   kubeconfig    print the path of the admin kubeconfig
+#   pool          add a dedicated node pool: a node per region, labelled and tainted
+#                 silo.dev/node-pool=NAME
+#   runtimeclass  add a RuntimeClass (pods using it are simulated like any other)
+#
+# Nodes: two per region (eu-west-1, us-east-1; label topology.kubernetes.io/region),
+# and the pool "dedicated" (label silo.dev/node-pool=dedicated, taint
+# silo.dev/node-pool=dedicated:NoSchedule). StorageClasses: "standard" (the default)
+# and local-<region>, all host-path, binding at once.
 #
 # State lives in .cache/local-cluster/ (kubeconfig: .cache/local-cluster/kubeconfig).
 # The Kubernetes binaries come from hack/k8s-binaries.sh (built from the Go module
@@ -146,6 +154,22 @@ volumeBindingMode: Immediate
 YAML
 }
 
+pool_nodes() { # pool: one tainted node in each region
+  local r
+  for r in "${REGIONS[@]}"; do node "silo-pool-$1-$r" "$r" "${r}a" "$1"; done
+}
+
+runtime_class() { # name
+  cat <<YAML
+---
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata:
+  name: $1
+handler: $1
+YAML
+}
+
 populate() {
   log "adding fake nodes (regions ${REGIONS[*]}, pool '$POOL') and StorageClasses"
   {
@@ -153,12 +177,31 @@ populate() {
       node "silo-$r-a" "$r" "${r}a"
       node "silo-$r-b" "$r" "${r}b"
     done
-    node "silo-pool-$POOL-a" "${REGIONS[0]}" "${REGIONS[0]}a" "$POOL"
-    node "silo-pool-$POOL-b" "${REGIONS[0]}" "${REGIONS[0]}b" "$POOL"
+    pool_nodes "$POOL"
     storage_class standard true
     for r in "${REGIONS[@]}"; do storage_class "local-$r" false; done
   } | k apply --server-side --force-conflicts -f - >/dev/null
   k wait --for=condition=Ready nodes --all --timeout=60s >/dev/null
+}
+
+# add_pools adds a dedicated pool (tainted nodes) per name, for Tenants that ask for one.
+add_pools() {
+  [ $# -gt 0 ] || return 0
+  need_kubectl
+  log "adding dedicated node pools: $*"
+  local p
+  for p in "$@"; do pool_nodes "$p"; done | k apply --server-side --force-conflicts -f - >/dev/null
+  k wait --for=condition=Ready nodes --all --timeout=60s >/dev/null
+}
+
+# add_runtime_classes adds RuntimeClasses (kwok runs no container, so any handler
+# name does), for Tenants with isolation.runtimeClassName.
+add_runtime_classes() {
+  [ $# -gt 0 ] || return 0
+  need_kubectl
+  log "adding RuntimeClasses: $*"
+  local c
+  for c in "$@"; do runtime_class "$c"; done | k apply --server-side --force-conflicts -f - >/dev/null
 }
 
 up() {
@@ -229,5 +272,7 @@ case "${1:-}" in
   down) down ;;
   status) status ;;
   kubeconfig) echo "$KUBECONFIG_FILE" ;;
-  *) echo "usage: $0 up|down|status|kubeconfig" >&2; exit 2 ;;
+  pool) shift; add_pools "$@" ;;
+  runtimeclass) shift; add_runtime_classes "$@" ;;
+  *) echo "usage: $0 up|down|status|kubeconfig|pool NAME...|runtimeclass NAME..." >&2; exit 2 ;;
 esac
