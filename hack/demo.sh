@@ -43,7 +43,7 @@ YAML
   # operator runs as a local process instead, with the chart's ServiceAccount and flags.
   "$helm" upgrade --install "$RELEASE" "$ROOT/charts/silo" -n "$NS" \
     -f "$ROOT/hack/demo/values.yaml" --set replicaCount=0 --wait --timeout 2m >/dev/null
-  "$helm" status "$RELEASE" -n "$NS" | sed -n 's/^\(NAME\|STATUS\|REVISION\):/    &/p'
+  "$helm" status "$RELEASE" -n "$NS" | grep -E '^(NAME|STATUS|REVISION):' | sed 's/^/    /'
 
   say "Operator (local process, ServiceAccount $NS/silo)"
   SILO_NAMESPACE=$NS SILO_RELEASE=$RELEASE "$ROOT/hack/local-operator.sh" start

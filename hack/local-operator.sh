@@ -39,7 +39,7 @@ running() {
   pid=$(cat "$PIDFILE")
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
   # The pid is ours only if it still runs bin/silo (pids are reused).
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$ROOT/bin/silo" || return 1
+  ps -p "$pid" -o command= 2>/dev/null | grep -q "$ROOT/bin/silo" || return 1
   echo "$pid"
 }
 

@@ -123,7 +123,7 @@ var _ = Describe("Tenants on a real control plane", Label("tenants"), func() {
 		t.Spec.Database = &silov1.DatabaseSpec{Storage: ptr.To(resource.MustParse("1Gi"))}
 		create(t)
 		waitReady(t)
-		pvcs, secrets := dataOf(t)
+		pvcs, secrets := dataOf(Default, t)
 		Expect(pvcs).To(HaveKey(storagePVC))
 		Expect(secrets).NotTo(BeEmpty(), "a tenant with a database has credentials")
 
@@ -132,7 +132,7 @@ var _ = Describe("Tenants on a real control plane", Label("tenants"), func() {
 			return k8s.Get(ctx, client.ObjectKeyFromObject(t), &silov1.Tenant{})
 		}).Should(Satisfy(apierrors.IsNotFound))
 		Consistently(func(g Gomega) {
-			afterPVCs, afterSecrets := dataOf(t)
+			afterPVCs, afterSecrets := dataOf(g, t)
 			g.Expect(afterPVCs).To(Equal(pvcs), "volumes (name -> UID) changed")
 			g.Expect(afterSecrets).To(Equal(secrets), "credential Secrets (name -> UID) changed")
 		}, 5*time.Second, 500*time.Millisecond).Should(Succeed())
@@ -153,7 +153,7 @@ var _ = Describe("Tenants on a real control plane", Label("tenants"), func() {
 		waitReady(t)
 		before := &corev1.Namespace{}
 		Expect(k8s.Get(ctx, client.ObjectKey{Name: ns(t)}, before)).To(Succeed())
-		pvcs, secrets := dataOf(t)
+		pvcs, secrets := dataOf(Default, t)
 
 		_, err := run("hack/local-operator.sh", "stop")
 		Expect(err).NotTo(HaveOccurred())
@@ -175,7 +175,7 @@ var _ = Describe("Tenants on a real control plane", Label("tenants"), func() {
 			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: ns(t)}, after)).To(Succeed())
 			g.Expect(after.UID).To(Equal(before.UID))
 			g.Expect(after.DeletionTimestamp).To(BeNil())
-			afterPVCs, afterSecrets := dataOf(t)
+			afterPVCs, afterSecrets := dataOf(g, t)
 			g.Expect(afterPVCs).To(Equal(pvcs))
 			g.Expect(afterSecrets).To(Equal(secrets))
 		}, 5*time.Second, 500*time.Millisecond).Should(Succeed())
@@ -274,15 +274,15 @@ func nodeOf(p corev1.Pod) *corev1.Node {
 
 // dataOf returns the UIDs, by name, of the PVCs and of the Secrets Silo made in the
 // tenant's namespace.
-func dataOf(t *silov1.Tenant) (pvcs, secrets map[string]types.UID) {
+func dataOf(g Gomega, t *silov1.Tenant) (pvcs, secrets map[string]types.UID) {
 	pvcs, secrets = map[string]types.UID{}, map[string]types.UID{}
 	pl := &corev1.PersistentVolumeClaimList{}
-	Expect(k8s.List(ctx, pl, client.InNamespace(ns(t)))).To(Succeed())
+	g.Expect(k8s.List(ctx, pl, client.InNamespace(ns(t)))).To(Succeed())
 	for _, p := range pl.Items {
 		pvcs[p.Name] = p.UID
 	}
 	sl := &corev1.SecretList{}
-	Expect(k8s.List(ctx, sl, client.InNamespace(ns(t)), client.MatchingLabels{silov1.ManagedByLabel: silov1.ManagedByValue})).To(Succeed())
+	g.Expect(k8s.List(ctx, sl, client.InNamespace(ns(t)), client.MatchingLabels{silov1.ManagedByLabel: silov1.ManagedByValue})).To(Succeed())
 	for _, s := range sl.Items {
 		secrets[s.Name] = s.UID
 	}
