@@ -58,7 +58,7 @@ lint: ## gofmt and go vet.
 
 .PHONY: k8s-binaries
 k8s-binaries: ## Build kube-apiserver and etcd for envtest (cached in .cache/).
-	@hack/k8s-binaries.sh test >/dev/null
+	@SILO_CACHE=$(CACHE) hack/k8s-binaries.sh test >/dev/null
 
 .PHONY: test
 test: lint test-unit test-integration ## Every test tier that fits in CI.

@@ -235,3 +235,29 @@ func copyChart() string {
 	})).To(Succeed())
 	return dst
 }
+
+var _ = Describe("The kustomize layout (config/default)", Label("chart"), func() {
+	It("renders the same operator as the chart: identity, namespaced RBAC, image and security context", func() {
+		out, err := run("kubectl", "kustomize", "config/default")
+		Expect(err).NotTo(HaveOccurred())
+		kustomized := decode(out)
+		chart := template("-n", operatorNamespace)
+
+		sa := find[*corev1.ServiceAccount](kustomized, serviceAccount)
+		Expect(sa.Namespace).To(Equal(operatorNamespace))
+		Expect(find[*rbacv1.Role](kustomized, "silo-operator").Rules).To(Equal(find[*rbacv1.Role](chart, "silo-operator").Rules))
+		Expect(find[*rbacv1.ClusterRole](kustomized, "silo-manager").Rules).To(Equal(find[*rbacv1.ClusterRole](chart, "silo-manager").Rules))
+		crb := find[*rbacv1.ClusterRoleBinding](kustomized, "silo-manager")
+		Expect(crb.Subjects).To(ConsistOf(HaveField("Name", serviceAccount)))
+
+		kc := find[*appsv1.Deployment](kustomized, "silo").Spec.Template.Spec
+		hc := find[*appsv1.Deployment](chart, "silo").Spec.Template.Spec
+		Expect(kc.ServiceAccountName).To(Equal(hc.ServiceAccountName))
+		Expect(kc.SecurityContext).To(Equal(hc.SecurityContext))
+		Expect(kc.Containers[0].Image).To(Equal(hc.Containers[0].Image))
+		Expect(kc.Containers[0].SecurityContext).To(Equal(hc.Containers[0].SecurityContext))
+		Expect(kc.Containers[0].LivenessProbe).To(Equal(hc.Containers[0].LivenessProbe))
+		Expect(kc.Containers[0].ReadinessProbe).To(Equal(hc.Containers[0].ReadinessProbe))
+		Expect(kc.Containers[0].Args).To(ContainElement("--leader-elect"))
+	})
+})
