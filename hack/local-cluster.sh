@@ -86,11 +86,17 @@ componentsPatches:
   # Real PersistentVolumes for PVCs: directories under /tmp/hostpath_pv on this machine.
   - key: enable-hostpath-provisioner
     value: "true"
+  # Each controller acts as its own ServiceAccount (system:serviceaccount:kube-system:
+  # namespace-controller, ...), as on kubeadm and managed clusters; admission policies
+  # that name those identities then behave here as they do there.
+  - key: use-service-account-credentials
+    value: "true"
 YAML
 }
 
 create() {
   write_config
+  rm -f "$STATE/kwokctl.applied.yaml"
   log "creating cluster '$NAME' (binary runtime, binaries from $BIN)"
   "$KWOKCTL" create cluster --name "$NAME" --runtime binary \
     --config "$STATE/kwokctl.yaml" \
@@ -101,6 +107,7 @@ create() {
     --kwok-controller-binary "$BIN/kwok" \
     --disable-qps-limits \
     --wait 2m >"$STATE/kwokctl.log" 2>&1 || { tail -n 30 "$STATE/kwokctl.log" >&2; die "kwokctl create cluster failed; full log: $STATE/kwokctl.log"; }
+  cp "$STATE/kwokctl.yaml" "$STATE/kwokctl.applied.yaml"
 }
 
 node() { # name region zone [pool]
@@ -208,6 +215,11 @@ up() {
   need_kubectl
   binaries build
   local start=$SECONDS
+  write_config
+  if exists && ! cmp -s "$STATE/kwokctl.yaml" "$STATE/kwokctl.applied.yaml"; then
+    log "the cluster configuration changed: recreating cluster '$NAME'"
+    "$KWOKCTL" delete cluster --name "$NAME" >>"$STATE/kwokctl.log" 2>&1 || true
+  fi
   if exists; then
     if ! healthy; then
       log "cluster '$NAME' exists but does not answer: starting it"
@@ -248,7 +260,7 @@ down() {
   else
     log "no cluster '$NAME'"
   fi
-  rm -f "$KUBECONFIG_FILE" "$STATE/kwokctl.yaml"
+  rm -f "$KUBECONFIG_FILE" "$STATE/kwokctl.yaml" "$STATE/kwokctl.applied.yaml"
 }
 
 status() {
