@@ -23,7 +23,9 @@ $(CONTROLLER_GEN): go.mod
 manifests: $(CONTROLLER_GEN) ## Regenerate the CRD and RBAC manifests, and copy them into the chart.
 	$(CONTROLLER_GEN) crd rbac:roleName=silo-manager paths=./api/... paths=./controllers/... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
-	@if [ -d charts/silo ]; then mkdir -p charts/silo/crds && cp config/crd/bases/*.yaml charts/silo/crds/; fi
+	@if [ -d charts/silo ]; then mkdir -p charts/silo/crds && rm -f charts/silo/crds/*.yaml && cp config/crd/bases/*.yaml charts/silo/crds/; fi
+	@if [ -d charts/silo ]; then mkdir -p charts/silo/files/policies && rm -f charts/silo/files/policies/*.yaml && \
+		for f in config/policies/*.yaml; do [ -f "$$f" ] && [ "$${f##*/}" != kustomization.yaml ] && cp "$$f" charts/silo/files/policies/; done; true; fi
 	@if [ -x hack/chart-rbac.sh ]; then hack/chart-rbac.sh; fi
 
 .PHONY: generate
@@ -82,3 +84,31 @@ test-integration: k8s-binaries ## Controller behaviour against a real kube-apise
 .PHONY: test-conformance
 test-conformance: k8s-binaries ## Multi-tenancy conformance (MTB profile level 1 and Silo's guardrails) on envtest; prints a table of checks.
 	go test ./test/conformance/... -count=1 -v -timeout 20m $(GINKGO_FLAGS)
+
+##@ Local cluster (real control plane, kwok fake nodes: pods are simulated, no containers)
+
+E2E_FLAGS ?=
+
+.PHONY: cluster-up
+cluster-up: ## Start the local cluster (or reuse it); kubeconfig in .cache/local-cluster/kubeconfig.
+	SILO_CACHE=$(CACHE) hack/local-cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Delete the local cluster.
+	SILO_CACHE=$(CACHE) hack/local-cluster.sh down
+
+.PHONY: demo
+demo: ## Local cluster + chart + operator + sample Tenants, watched until Ready.
+	SILO_CACHE=$(CACHE) hack/demo.sh up
+
+.PHONY: demo-down
+demo-down: ## Stop the demo's operator and delete the local cluster.
+	SILO_CACHE=$(CACHE) hack/demo.sh down
+
+.PHONY: test-e2e
+test-e2e: ## End-to-end: the chart installed by helm on the local cluster, the operator as its ServiceAccount.
+	@start=$$(date +%s); \
+	SILO_CACHE=$(CACHE) hack/local-cluster.sh up; \
+	up=$$(date +%s); echo "=== local cluster up in $$((up - start))s"; \
+	rc=0; SILO_CACHE=$(CACHE) go test ./test/e2e/... -count=1 -timeout 15m $(GINKGO_FLAGS) $(E2E_FLAGS) || rc=$$?; \
+	end=$$(date +%s); echo "=== e2e specs in $$((end - up))s; test-e2e total $$((end - start))s"; exit $$rc

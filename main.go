@@ -78,6 +78,10 @@ func run() error {
 		LeaderElection:          leaderElect,
 		LeaderElectionID:        "silo.dev",
 		LeaderElectionNamespace: cfg.OperatorNamespace,
+		// The process exits as soon as the manager stops, so stepping down on SIGTERM
+		// is safe, and it lets the next replica (a rolling update, a restart) lead at
+		// once instead of waiting for the lease to expire.
+		LeaderElectionReleaseOnCancel: true,
 	}, concurrency)
 }
 
