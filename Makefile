@@ -61,7 +61,7 @@ k8s-binaries: ## Build kube-apiserver and etcd for envtest (cached in .cache/).
 	@SILO_CACHE=$(CACHE) hack/k8s-binaries.sh test >/dev/null
 
 .PHONY: test
-test: lint test-unit test-integration test-conformance ## Every test tier that fits in CI.
+test: lint test-unit test-integration test-conformance test-e2e ## Every test tier that fits in CI (the e2e tier on the local kwok cluster: pods are simulated).
 
 .PHONY: test-unit
 test-unit: ## Table tests of builders and status.
