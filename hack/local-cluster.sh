@@ -218,6 +218,7 @@ up() {
   write_config
   if exists && ! cmp -s "$STATE/kwokctl.yaml" "$STATE/kwokctl.applied.yaml"; then
     log "the cluster configuration changed: recreating cluster '$NAME'"
+    remove_volumes
     "$KWOKCTL" delete cluster --name "$NAME" >>"$STATE/kwokctl.log" 2>&1 || true
   fi
   if exists; then
@@ -244,17 +245,20 @@ up() {
   log "export KUBECONFIG=$KUBECONFIG_FILE"
 }
 
+# remove_volumes removes the directories the host-path provisioner made on this
+# machine for this cluster's volumes (its PersistentVolumes say which).
+remove_volumes() {
+  healthy || return 0
+  k get pv -o jsonpath='{range .items[*]}{.spec.hostPath.path}{"\n"}{end}' 2>/dev/null |
+    while IFS= read -r p; do
+      case "$p" in /tmp/hostpath_pv/?*) rm -rf -- "$p" ;; esac
+    done
+}
+
 down() {
   binaries
   if exists; then
-    # The host-path provisioner made a directory per volume on this machine; remove
-    # those of this cluster (the cluster's PersistentVolumes say which).
-    if healthy; then
-      k get pv -o jsonpath='{range .items[*]}{.spec.hostPath.path}{"\n"}{end}' 2>/dev/null |
-        while IFS= read -r p; do
-          case "$p" in /tmp/hostpath_pv/?*) rm -rf -- "$p" ;; esac
-        done
-    fi
+    remove_volumes
     "$KWOKCTL" delete cluster --name "$NAME" >/dev/null 2>&1 || die "kwokctl delete cluster --name $NAME failed"
     log "deleted cluster '$NAME'"
   else
