@@ -172,7 +172,7 @@ var _ = Describe("A full Tenant's workloads", func() {
 		// Wait for the operator to go quiet (earlier specs' Tenants settle too).
 		Consistently(mgr.Requests.Writes).WithTimeout(time.Second).Should(Equal(mgr.Requests.Writes()))
 		writes := mgr.Requests.Writes()
-		count := tenantReconciles()
+		count := reconcileCount()
 		// A metadata-only change triggers a reconcile without changing the spec.
 		mutateTenant(t.Name, func(t *silov1.Tenant) {
 			if t.Annotations == nil {
@@ -182,7 +182,7 @@ var _ = Describe("A full Tenant's workloads", func() {
 		})
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
 		pokedRV := t.ResourceVersion
-		Eventually(tenantReconciles).Should(BeNumerically(">", count))
+		Eventually(reconcileCount).Should(BeNumerically(">", count))
 		Expect(managedObjects(t)).To(Equal(before))
 		Expect(mgr.Requests.Writes()).To(Equal(writes), "the operator sent write requests for an unchanged Tenant: %v", mgr.Requests.Snapshot())
 		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
