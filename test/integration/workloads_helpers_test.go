@@ -41,7 +41,6 @@ func fullTenant(name string) *silov1.Tenant {
 	return t
 }
 
-
 // managedKinds are the lists of every kind Silo creates in a tenant namespace.
 func managedKinds() map[string]client.ObjectList {
 	return map[string]client.ObjectList{
