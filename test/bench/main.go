@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -659,10 +660,22 @@ func createUnrelated(ctx context.Context, c client.Client, n int) error {
 	})
 }
 
-// kwokStatus says whether the local-cluster tier ran.
+// kwokStatus runs measurement 8 on the local kwok cluster when BENCH_KWOK_TENANTS is
+// set (hack/bench-kwok.sh), and says why not otherwise.
 func kwokStatus(root string) string {
-	if _, err := os.Stat(root + "/hack/local-cluster.sh"); err != nil {
-		return "skipped: hack/local-cluster.sh is not in this tree, so there is no local kwok cluster to run on"
+	n := os.Getenv("BENCH_KWOK_TENANTS")
+	if n == "" || n == "0" {
+		return "not run: set BENCH_KWOK_TENANTS=100 to run hack/bench-kwok.sh on the local kwok cluster"
 	}
-	return "skipped: the local-cluster run is not automated yet; the numbers above are from envtest"
+	fmt.Fprintf(os.Stderr, "bench: %s the local kwok cluster: %s Tenants to Ready with simulated pods (hack/bench-kwok.sh)\n",
+		time.Now().UTC().Format("15:04:05"), n)
+	cmd := exec.Command(root+"/hack/bench-kwok.sh", n)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	last := lines[len(lines)-1]
+	if err != nil {
+		return fmt.Sprintf("failed: %v %s", err, last)
+	}
+	return last
 }
