@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"fmt"
+
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 )
@@ -44,4 +46,9 @@ func ownerRef(t *silov1.Tenant) *metav1ac.OwnerReferenceApplyConfiguration {
 		WithUID(t.UID).
 		WithController(true).
 		WithBlockOwnerDeletion(true)
+}
+
+// serviceHost is the in-cluster host:port of a Service in the tenant namespace.
+func serviceHost(t *silov1.Tenant, service string, port int32) string {
+	return fmt.Sprintf("%s.%s.svc:%d", service, NamespaceFor(t), port)
 }

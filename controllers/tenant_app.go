@@ -48,7 +48,7 @@ func componentApp() component {
 		build:   buildApp,
 		observe: observeDeployment(AppName),
 		endpoint: func(t *silov1.Tenant) string {
-			return fmt.Sprintf("http://%s.%s.svc:%d", AppName, NamespaceFor(t), appPort(t))
+			return "http://" + serviceHost(t, AppName, appPort(t))
 		},
 	}
 }

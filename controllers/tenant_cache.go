@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"fmt"
 	"net/url"
 	"strconv"
 
@@ -50,7 +49,7 @@ func componentCache() component {
 }
 
 func cacheHost(t *silov1.Tenant) string {
-	return fmt.Sprintf("%s.%s.svc:%d", CacheName, NamespaceFor(t), valkeyPort)
+	return serviceHost(t, CacheName, valkeyPort)
 }
 
 // cacheResources returns the cache container's resources: the Tenant's, always with a

@@ -47,7 +47,7 @@ func componentDatabase() component {
 }
 
 func databaseHost(t *silov1.Tenant) string {
-	return fmt.Sprintf("%s.%s.svc:%d", DatabaseName, NamespaceFor(t), postgresPort)
+	return serviceHost(t, DatabaseName, postgresPort)
 }
 
 // databaseSettings are DATABASE_URL and the libpq variables, so both URL-driven and

@@ -44,7 +44,7 @@ func componentQueue() component {
 }
 
 func queueHost(t *silov1.Tenant) string {
-	return fmt.Sprintf("%s.%s.svc:%d", QueueName, NamespaceFor(t), natsClientPort)
+	return serviceHost(t, QueueName, natsClientPort)
 }
 
 // buildQueue returns a NATS server with JetStream on its own volume: a StatefulSet and
