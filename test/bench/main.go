@@ -54,6 +54,9 @@ func main() {
 	res, err := run(context.Background())
 	if res != nil {
 		fmt.Println(res.table())
+		if f, ok := res.foreignCores(); ok && !res.finishedAt.IsZero() {
+			fmt.Printf("Other processes used %.2f cores on average during the run.\n", f)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -469,6 +472,9 @@ func run(ctx context.Context) (*results, error) {
 	res.kwok = kwokStatus(root)
 	res.finishedAt = time.Now()
 	if s.out != "" {
+		if err := res.quiet(); err != nil {
+			return res, err
+		}
 		if err := res.writeDoc(s.out); err != nil {
 			return res, err
 		}

@@ -9,7 +9,9 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -54,6 +56,8 @@ type machine struct {
 	loadBefore string
 	loadAfter  string
 	kernel     string
+	// busyBefore is the machine's busy CPU time (all processes) when the run began.
+	busyBefore time.Duration
 }
 
 func readMachine() machine {
@@ -71,10 +75,89 @@ func readMachine() machine {
 		}
 	}
 	m.loadBefore = loadavg()
+	m.busyBefore = machineBusy()
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		m.kernel = strings.TrimSpace(string(b))
 	}
 	return m
+}
+
+// clockTicks is USER_HZ, the unit of /proc/stat: 100 on every Linux architecture Go
+// supports.
+const clockTicks = 100
+
+// machineBusy returns the CPU time every process on the machine has used since boot
+// (the busy columns of /proc/stat's cpu line), or 0 when it cannot be read.
+func machineBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0
+	}
+	var ticks int64
+	// user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+	for i, v := range f[1:9] {
+		if i == 3 || i == 4 {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
+}
+
+// ownCPU returns the CPU time of this process and of every child it has waited for
+// (the compiler, kube-apiserver, etcd, the operator): the run's own work.
+func ownCPU() time.Duration {
+	var total time.Duration
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(who, &ru); err != nil {
+			continue
+		}
+		total += time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())
+	}
+	return total
+}
+
+// maxForeignCores is how much CPU, in cores on average over the run, processes other
+// than the benchmark's own may have used before the run counts as shared. A shared
+// run's ratios are not comparable with a quiet one's, so it is never written to the
+// doc.
+const maxForeignCores = 0.25
+
+// foreignCores returns the CPU other processes used during the run, in cores on
+// average over its wall time, measured as the machine's busy time minus the run's
+// own. Call it after every child process has been stopped and waited for.
+func (r *results) foreignCores() (float64, bool) {
+	busy := machineBusy()
+	wall := r.finishedAt.Sub(r.startedAt)
+	if busy == 0 || r.machine.busyBefore == 0 || wall <= 0 {
+		return 0, false
+	}
+	foreign := busy - r.machine.busyBefore - ownCPU()
+	return max(0, foreign.Seconds()/wall.Seconds()), true
+}
+
+// quiet returns an error when other work shared the machine during the run.
+func (r *results) quiet() error {
+	f, ok := r.foreignCores()
+	if !ok {
+		return errors.New("cannot tell whether the machine was quiet (no /proc/stat): not writing the results")
+	}
+	if f > maxForeignCores {
+		return fmt.Errorf("other processes used %.2f cores on average during the run (more than %.2f): "+
+			"the machine was shared, so the ratios are not comparable; not writing the results. "+
+			"Stop other work and run again", f, maxForeignCores)
+	}
+	return nil
 }
 
 func loadavg() string {
@@ -224,22 +307,26 @@ func (r *results) table() string {
 	return b.String()
 }
 
-const (
-	beginMarker = "<!-- bench:results:begin (written by make bench BENCH_WRITE=1; edit outside these markers) -->"
-	endMarker   = "<!-- bench:results:end -->"
-)
+// The doc keeps one results section per Tenant count, so runs of different sizes
+// stand side by side and a regression in the cost per Tenant shows.
+func markers(tenants int) (begin, end string) {
+	return fmt.Sprintf("<!-- bench:results:%d:begin (written by make bench BENCH_WRITE=1; edit outside these markers) -->", tenants),
+		fmt.Sprintf("<!-- bench:results:%d:end -->", tenants)
+}
 
 // writeDoc writes the results between the markers of path, keeping the rest of the
 // file (the hand-written tuning notes); a new file gets a heading and the markers.
 func (r *results) writeDoc(path string) error {
+	beginMarker, endMarker := markers(r.tenants)
+	foreign, _ := r.foreignCores()
 	var b strings.Builder
 	b.WriteString(beginMarker + "\n")
-	fmt.Fprintf(&b, "### Latest run: %d Tenants\n\n", r.tenants)
+	fmt.Fprintf(&b, "### %d Tenants\n\n", r.tenants)
 	fmt.Fprintf(&b, "Command: `%s` (%s, %s)\n\n", r.command(), r.startedAt.UTC().Format("2006-01-02 15:04 UTC"),
 		secs(r.finishedAt.Sub(r.startedAt))+" in all")
 	fmt.Fprintf(&b, "Machine: %d cores (%s), %s memory, Linux %s; load average %s before the run, %s after",
 		r.machine.cores, r.machine.cpu, r.machine.memTotal, r.machine.kernel, r.machine.loadBefore, loadavg())
-	fmt.Fprintf(&b, " (a load above the core count means other work shared the CPU).\n\n")
+	fmt.Fprintf(&b, "; other processes used %.2f cores on average during the run (a run above %.2f is refused as shared).\n\n", foreign, maxForeignCores)
 	fmt.Fprintf(&b, "Versions: %s.\n\n", strings.Join(r.versions, ", "))
 	fmt.Fprintf(&b, "Operator flags: `--concurrency=%s --kube-api-qps=%s --kube-api-burst=%s`; the ceiling client runs %s Tenants in parallel with no client-side rate limit.\n\n",
 		r.concurrency, r.qps, r.burst, r.concurrency)
