@@ -73,21 +73,8 @@ func buildApp(bc *buildContext) []runtime.ApplyConfiguration {
 		spec.WithReplicas(workloadReplicas(t, app.Replicas, defaultAppReplicas))
 	}
 	objs := []runtime.ApplyConfiguration{
-		appsv1ac.Deployment(AppName, NamespaceFor(t)).
-			WithLabels(componentLabels(t, AppName)).
-			WithOwnerReferences(ownerRef(t)).
-			WithSpec(spec),
-		corev1ac.Service(AppName, NamespaceFor(t)).
-			WithLabels(componentLabels(t, AppName)).
-			WithOwnerReferences(ownerRef(t)).
-			WithSpec(corev1ac.ServiceSpec().
-				WithType(corev1.ServiceTypeClusterIP).
-				WithSelector(selector(t, AppName).MatchLabels).
-				WithPorts(corev1ac.ServicePort().
-					WithName(appPortName).
-					WithProtocol(corev1.ProtocolTCP).
-					WithPort(appPort(t)).
-					WithTargetPort(intstr.FromString(appPortName)))),
+		deployment(t, AppName, spec),
+		service(t, AppName, namedPort{appPortName, appPort(t)}, false),
 	}
 	if autoscaled {
 		objs = append(objs, buildAppAutoscaler(t))

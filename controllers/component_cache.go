@@ -1,14 +1,12 @@
 package controllers
 
 import (
-	"net/url"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
@@ -29,28 +27,45 @@ const (
 // defaultCacheMemory is the cache's memory limit when the Tenant sets none.
 var defaultCacheMemory = resource.MustParse("256Mi")
 
-func componentCache() component {
-	return component{
-		name:    CacheName,
-		enabled: func(t *silov1.Tenant) bool { return t.Spec.Cache != nil },
-		external: func(t *silov1.Tenant) *silov1.ExternalService {
-			return t.Spec.Cache.External
-		},
-		credentialUser: valkeyUser,
-		build:          buildCache,
-		settings: func(bc *buildContext) map[string]string {
-			u := url.URL{Scheme: "redis", Host: cacheHost(bc.Tenant), Path: "/0",
-				User: url.UserPassword(credential(bc, CacheName, "username"), credential(bc, CacheName, "password"))}
-			return map[string]string{"REDIS_URL": u.String()}
-		},
-		observe:  observeDeployment(CacheName),
-		endpoint: func(t *silov1.Tenant) string { return "redis://" + cacheHost(t) },
-	}
+// cacheService is a Valkey server (Redis protocol): a Deployment without persistence whose
+// maxmemory follows the container's memory limit, and its Service.
+var cacheService = managedService{
+	name: CacheName,
+	spec: func(t *silov1.Tenant) *serviceSpec {
+		c := t.Spec.Cache
+		if c == nil {
+			return nil
+		}
+		res := cacheResources(c)
+		return &serviceSpec{version: c.Version, resources: &res, external: c.External}
+	},
+	image:       func(i *Images) string { return i.Valkey },
+	container:   "valkey",
+	uid:         valkeyUID,
+	port:        namedPort{"redis", valkeyPort},
+	user:        valkeyUser,
+	passwordEnv: "VALKEY_PASSWORD",
+	command:     []string{"valkey-server"},
+	args: func(spec *serviceSpec) []string {
+		limit := spec.resources.Limits[corev1.ResourceMemory]
+		maxmemory := limit.Value() / 100 * maxmemoryPercent
+		return []string{"--port", strconv.Itoa(int(valkeyPort)),
+			"--requirepass", "$(VALKEY_PASSWORD)",
+			"--maxmemory", strconv.FormatInt(maxmemory, 10),
+			"--maxmemory-policy", "allkeys-lru",
+			"--save", "", "--appendonly", "no", "--dir", "/data"}
+	},
+	dataPath: "/data",
+	probe: func() *corev1ac.ProbeApplyConfiguration {
+		return corev1ac.Probe().WithTCPSocket(corev1ac.TCPSocketAction().WithPort(intstr.FromString("redis")))
+	},
+	urlKey: "REDIS_URL", scheme: "redis", urlPath: "/0",
 }
 
-func cacheHost(t *silov1.Tenant) string {
-	return serviceHost(t, CacheName, valkeyPort)
-}
+func componentCache() component { return cacheService.component() }
+
+// buildCache returns the cache's Deployment and Service.
+func buildCache(bc *buildContext) []runtime.ApplyConfiguration { return cacheService.build(bc) }
 
 // cacheResources returns the cache container's resources: the Tenant's, always with a
 // memory limit (the default, or at least the memory request) since maxmemory derives
@@ -71,48 +86,4 @@ func cacheResources(spec *silov1.CacheSpec) corev1.ResourceRequirements {
 		out.Limits[corev1.ResourceMemory] = limit
 	}
 	return out
-}
-
-// buildCache returns a Valkey server (Redis protocol) as a cache: a Deployment without
-// persistence whose maxmemory follows the container's memory limit, and its Service.
-func buildCache(bc *buildContext) []runtime.ApplyConfiguration {
-	t := bc.Tenant
-	res := cacheResources(t.Spec.Cache)
-	limit := res.Limits[corev1.ResourceMemory]
-	maxmemory := limit.Value() / 100 * maxmemoryPercent
-	c := restrictedContainer("valkey", withTag(bc.Config.Images.Valkey, t.Spec.Cache.Version)).
-		WithCommand("valkey-server").
-		WithArgs("--port", strconv.Itoa(int(valkeyPort)),
-			"--requirepass", "$(VALKEY_PASSWORD)",
-			"--maxmemory", strconv.FormatInt(maxmemory, 10),
-			"--maxmemory-policy", "allkeys-lru",
-			"--save", "", "--appendonly", "no", "--dir", "/data").
-		WithEnv(secretEnv("VALKEY_PASSWORD", credentialsSecretName(CacheName), "password")).
-		WithPorts(tcpPort("redis", valkeyPort)).
-		WithResources(resources(&res)).
-		WithVolumeMounts(mount("data", "/data")).
-		WithReadinessProbe(corev1ac.Probe().WithTCPSocket(corev1ac.TCPSocketAction().WithPort(intstr.FromString("redis"))))
-	tmpl := podTemplate(t, podSpec{component: CacheName, uid: valkeyUID,
-		containers: []*corev1ac.ContainerApplyConfiguration{c},
-		volumes:    []*corev1ac.VolumeApplyConfiguration{emptyDir("data")}})
-	return []runtime.ApplyConfiguration{
-		appsv1ac.Deployment(CacheName, NamespaceFor(t)).
-			WithLabels(componentLabels(t, CacheName)).
-			WithOwnerReferences(ownerRef(t)).
-			WithSpec(appsv1ac.DeploymentSpec().
-				WithReplicas(workloadReplicas(t, nil, 1)).
-				WithSelector(selector(t, CacheName)).
-				WithTemplate(tmpl)),
-		corev1ac.Service(CacheName, NamespaceFor(t)).
-			WithLabels(componentLabels(t, CacheName)).
-			WithOwnerReferences(ownerRef(t)).
-			WithSpec(corev1ac.ServiceSpec().
-				WithType(corev1.ServiceTypeClusterIP).
-				WithSelector(selector(t, CacheName).MatchLabels).
-				WithPorts(corev1ac.ServicePort().
-					WithName("redis").
-					WithProtocol(corev1.ProtocolTCP).
-					WithPort(valkeyPort).
-					WithTargetPort(intstr.FromString("redis")))),
-	}
 }

@@ -2,9 +2,7 @@ package controllers
 
 import (
 	"fmt"
-	"net/url"
 
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -24,68 +22,43 @@ const (
 
 var defaultQueueStorage = resource.MustParse("1Gi")
 
-func componentQueue() component {
-	return component{
-		name:    QueueName,
-		enabled: func(t *silov1.Tenant) bool { return t.Spec.Queue != nil },
-		external: func(t *silov1.Tenant) *silov1.ExternalService {
-			return t.Spec.Queue.External
-		},
-		credentialUser: natsUser,
-		build:          buildQueue,
-		settings: func(bc *buildContext) map[string]string {
-			u := url.URL{Scheme: "nats", Host: queueHost(bc.Tenant),
-				User: url.UserPassword(credential(bc, QueueName, "username"), credential(bc, QueueName, "password"))}
-			return map[string]string{"NATS_URL": u.String()}
-		},
-		observe:  observeStatefulSet(QueueName),
-		endpoint: func(t *silov1.Tenant) string { return "nats://" + queueHost(t) },
-	}
-}
-
-func queueHost(t *silov1.Tenant) string {
-	return serviceHost(t, QueueName, natsClientPort)
-}
-
-// buildQueue returns a NATS server with JetStream on its own volume: a StatefulSet and
-// the headless Service that governs it. Clients authenticate with the generated
+// queueService is a NATS server with JetStream on its own volume: a StatefulSet and the
+// headless Service that governs it. Clients authenticate with the generated
 // credentials.
-func buildQueue(bc *buildContext) []runtime.ApplyConfiguration {
-	t := bc.Tenant
-	q := t.Spec.Queue
-	size := defaultQueueStorage
-	if q.Storage != nil {
-		size = *q.Storage
-	}
-	secret := credentialsSecretName(QueueName)
-	c := restrictedContainer("nats", withTag(bc.Config.Images.NATS, q.Version)).
-		WithCommand("nats-server").
-		// The kubelet expands $(VAR) from the container's environment.
-		WithArgs("--jetstream", "--store_dir=/data/jetstream",
+var queueService = managedService{
+	name: QueueName,
+	spec: func(t *silov1.Tenant) *serviceSpec {
+		q := t.Spec.Queue
+		if q == nil {
+			return nil
+		}
+		return &serviceSpec{version: q.Version, storage: q.Storage, resources: q.Resources, external: q.External}
+	},
+	image:       func(i *Images) string { return i.NATS },
+	container:   "nats",
+	uid:         natsUID,
+	port:        namedPort{"client", natsClientPort},
+	extraPorts:  []namedPort{{"monitor", natsMonitorPort}},
+	headless:    true,
+	user:        natsUser,
+	userEnv:     "NATS_USER",
+	passwordEnv: "NATS_PASSWORD",
+	command:     []string{"nats-server"},
+	args: func(*serviceSpec) []string {
+		return []string{"--jetstream", "--store_dir=/data/jetstream",
 			fmt.Sprintf("--port=%d", natsClientPort), fmt.Sprintf("--http_port=%d", natsMonitorPort),
-			"--user=$(NATS_USER)", "--pass=$(NATS_PASSWORD)").
-		WithEnv(secretEnv("NATS_USER", secret, "username"), secretEnv("NATS_PASSWORD", secret, "password")).
-		WithPorts(tcpPort("client", natsClientPort), tcpPort("monitor", natsMonitorPort)).
-		WithVolumeMounts(mount(dataVolume, "/data")).
-		WithReadinessProbe(corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().
-			WithPath("/healthz?js-enabled-only=true").WithPort(intstr.FromString("monitor"))))
-	if r := resources(q.Resources); r != nil {
-		c.WithResources(r)
-	}
-	tmpl := podTemplate(t, podSpec{component: QueueName, uid: natsUID,
-		containers: []*corev1ac.ContainerApplyConfiguration{c}})
-	return []runtime.ApplyConfiguration{
-		singleStatefulSet(t, bc.Config, QueueName, size, tmpl),
-		corev1ac.Service(QueueName, NamespaceFor(t)).
-			WithLabels(componentLabels(t, QueueName)).
-			WithOwnerReferences(ownerRef(t)).
-			WithSpec(corev1ac.ServiceSpec().
-				WithClusterIP(corev1.ClusterIPNone).
-				WithSelector(selector(t, QueueName).MatchLabels).
-				WithPorts(corev1ac.ServicePort().
-					WithName("client").
-					WithProtocol(corev1.ProtocolTCP).
-					WithPort(natsClientPort).
-					WithTargetPort(intstr.FromString("client")))),
-	}
+			"--user=$(NATS_USER)", "--pass=$(NATS_PASSWORD)"}
+	},
+	dataPath:       "/data",
+	defaultStorage: &defaultQueueStorage,
+	probe: func() *corev1ac.ProbeApplyConfiguration {
+		return corev1ac.Probe().WithHTTPGet(corev1ac.HTTPGetAction().
+			WithPath("/healthz?js-enabled-only=true").WithPort(intstr.FromString("monitor")))
+	},
+	urlKey: "NATS_URL", scheme: "nats",
 }
+
+func componentQueue() component { return queueService.component() }
+
+// buildQueue returns the queue's StatefulSet and Service.
+func buildQueue(bc *buildContext) []runtime.ApplyConfiguration { return queueService.build(bc) }

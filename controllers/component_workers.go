@@ -36,12 +36,9 @@ func buildWorkers(bc *buildContext) []runtime.ApplyConfiguration {
 		// a `true` command can show without a shell.
 		WithReadinessProbe(corev1ac.Probe().WithExec(corev1ac.ExecAction().WithCommand("true")))
 	return []runtime.ApplyConfiguration{
-		appsv1ac.Deployment(WorkersName, NamespaceFor(t)).
-			WithLabels(componentLabels(t, WorkersName)).
-			WithOwnerReferences(ownerRef(t)).
-			WithSpec(appsv1ac.DeploymentSpec().
-				WithReplicas(workloadReplicas(t, w.Replicas, defaultWorkerReplicas)).
-				WithSelector(selector(t, WorkersName)).
-				WithTemplate(customerPodTemplate(bc, WorkersName, c))),
+		deployment(t, WorkersName, appsv1ac.DeploymentSpec().
+			WithReplicas(workloadReplicas(t, w.Replicas, defaultWorkerReplicas)).
+			WithSelector(selector(t, WorkersName)).
+			WithTemplate(customerPodTemplate(bc, WorkersName, c))),
 	}
 }
