@@ -25,6 +25,10 @@ type buildContext struct {
 	// External is the data of each external component's Secret, by component name;
 	// a component whose Secret is missing has no entry.
 	External map[string]map[string][]byte
+	// Settings are the tenant's connection settings, from every enabled component
+	// (settingsData). buildWorkloads computes them before it builds the components:
+	// the app's and the workers' pod templates carry their hash.
+	Settings map[string][]byte
 }
 
 // component is one part of a tenant environment (app, workers, queue, ...): a pure
@@ -52,25 +56,22 @@ type component struct {
 	endpoint func(t *silov1.Tenant) string
 }
 
-// components are the parts of a tenant environment, in status order.
-var components []component
-
-// The registry is filled in init: the app's builder reads it back (its pod template
-// carries a hash of every component's connection settings).
-func init() {
-	components = []component{
-		componentApp(),
-		componentWorkers(),
-		componentQueue(),
-		componentCache(),
-		componentDatabase(),
-		componentStorage(),
-	}
+// components are the parts of a tenant environment, in status order. The reconciler
+// and buildWorkloads read the list; no builder does (the ones that need the connection
+// settings get them in the build context).
+var components = []component{
+	componentApp(),
+	componentWorkers(),
+	componentQueue(),
+	componentCache(),
+	componentDatabase(),
+	componentStorage(),
 }
 
 // buildWorkloads returns the tenant's connection settings and the objects of every
 // component it asks for, in component order.
 func buildWorkloads(bc *buildContext) []runtime.ApplyConfiguration {
+	bc = bc.withSettings()
 	objs := []runtime.ApplyConfiguration{buildSettings(bc)}
 	for i := range components {
 		if c := &components[i]; c.enabled(bc.Tenant) {
@@ -78,6 +79,14 @@ func buildWorkloads(bc *buildContext) []runtime.ApplyConfiguration {
 		}
 	}
 	return objs
+}
+
+// withSettings returns a copy of the build context with the connection settings of
+// its Tenant, credentials and external Secrets.
+func (bc *buildContext) withSettings() *buildContext {
+	out := *bc
+	out.Settings = settingsData(bc)
+	return &out
 }
 
 // externalService returns the component's external service, or nil when Silo runs it.

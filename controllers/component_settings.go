@@ -19,6 +19,7 @@ const SettingsHashAnnotation = "silo.dev/settings-hash"
 
 // settingsData returns the tenant's connection settings: what every enabled component
 // contributes, in component order (a later component's key wins, deterministically).
+// Builders read them from buildContext.Settings.
 func settingsData(bc *buildContext) map[string][]byte {
 	out := map[string][]byte{}
 	for i := range components {
@@ -34,9 +35,8 @@ func settingsData(bc *buildContext) map[string][]byte {
 	return out
 }
 
-// settingsHash returns a short hash of the connection settings.
-func settingsHash(bc *buildContext) string {
-	data := settingsData(bc)
+// settingsHash returns a short hash of connection settings.
+func settingsHash(data map[string][]byte) string {
 	h := sha256.New()
 	for _, k := range sortedKeys(data) {
 		h.Write([]byte(k))
@@ -55,7 +55,7 @@ func buildSettings(bc *buildContext) *corev1ac.SecretApplyConfiguration {
 		WithLabels(componentLabels(t, "settings")).
 		WithOwnerReferences(ownerRef(t)).
 		WithType(corev1.SecretTypeOpaque)
-	if data := settingsData(bc); len(data) > 0 {
+	if data := bc.Settings; len(data) > 0 {
 		s.WithData(data)
 	}
 	return s

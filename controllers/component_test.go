@@ -110,17 +110,17 @@ func TestExternalComponents(t *testing.T) {
 
 func TestSettingsHashFollowsSettings(t *testing.T) {
 	tn := fullTestTenant()
-	h1 := settingsHash(testContext(tn))
-	if h2 := settingsHash(testContext(tn)); h1 != h2 {
+	h1 := settingsHash(settingsData(testContext(tn)))
+	if h2 := settingsHash(settingsData(testContext(tn))); h1 != h2 {
 		t.Errorf("hash is not stable: %s then %s", h1, h2)
 	}
 	bc := testContext(tn)
 	bc.Credentials[DatabaseName]["password"] = []byte("other")
-	if settingsHash(bc) == h1 {
+	if settingsHash(settingsData(bc)) == h1 {
 		t.Error("a changed password does not change the hash: the app would keep the old one")
 	}
 	tn.Spec.Storage = nil
-	if settingsHash(testContext(tn)) == h1 {
+	if settingsHash(settingsData(testContext(tn))) == h1 {
 		t.Error("removing storage does not change the hash")
 	}
 }

@@ -33,12 +33,13 @@ func testCredentials() map[string]map[string][]byte {
 	}
 }
 
-// testContext returns a build context for t with the default configuration and
-// credentials for every managed component.
+// testContext returns a build context for t with the default configuration,
+// credentials for every managed component, and the connection settings they give.
 func testContext(t *silov1.Tenant) *buildContext {
 	cfg := DefaultConfig()
 	cfg.RegionStorageClasses = map[string]string{"eu-west-1": "fast-eu"}
-	return &buildContext{Tenant: t, Config: &cfg, Credentials: testCredentials(), External: map[string]map[string][]byte{}}
+	bc := &buildContext{Tenant: t, Config: &cfg, Credentials: testCredentials(), External: map[string]map[string][]byte{}}
+	return bc.withSettings()
 }
 
 // typed converts built apply configurations into typed objects by "Kind/name", as the
