@@ -6,23 +6,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
-
-func tenant(name string, mutate ...func(*silov1.Tenant)) *silov1.Tenant {
-	t := &silov1.Tenant{
-		ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID("uid-" + name)},
-		Spec:       silov1.TenantSpec{App: silov1.AppSpec{Image: "app:1"}},
-	}
-	for _, m := range mutate {
-		m(t)
-	}
-	return t
-}
 
 func TestQuotaHard(t *testing.T) {
 	cfg := DefaultConfig()
@@ -222,32 +209,5 @@ func TestOwnerRoleHasNoWildcardsAndCannotTouchFences(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-func TestParseRegionStorageClasses(t *testing.T) {
-	tests := map[string]struct {
-		in      []string
-		want    map[string]string
-		wantErr bool
-	}{
-		"empty":            {want: map[string]string{}},
-		"pairs":            {in: []string{"eu-west-1=fast-eu", "us-east-1=gp3"}, want: map[string]string{"eu-west-1": "fast-eu", "us-east-1": "gp3"}},
-		"missing class":    {in: []string{"eu-west-1="}, wantErr: true},
-		"no equals sign":   {in: []string{"eu-west-1"}, wantErr: true},
-		"conflicting pair": {in: []string{"eu=a", "eu=b"}, wantErr: true},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			got, err := ParseRegionStorageClasses(tc.in)
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
-			}
-			if !tc.wantErr {
-				if diff := cmp.Diff(tc.want, got); diff != "" {
-					t.Errorf("(-want +got):\n%s", diff)
-				}
-			}
-		})
 	}
 }

@@ -10,8 +10,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
@@ -176,4 +179,37 @@ func claimSpecs(objs map[string]client.Object) map[string]*corev1.PersistentVolu
 		}
 	}
 	return out
+}
+
+// tenant returns a Tenant named name with a short image, changed by mutate.
+func tenant(name string, mutate ...func(*silov1.Tenant)) *silov1.Tenant {
+	t := &silov1.Tenant{
+		ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID("uid-" + name)},
+		Spec:       silov1.TenantSpec{App: silov1.AppSpec{Image: "app:1"}},
+	}
+	for _, m := range mutate {
+		m(t)
+	}
+	return t
+}
+
+// credentialsFixture returns the database credentials Secret of tn, as the
+// reconciler creates it.
+func credentialsFixture(tn *silov1.Tenant, password string) *corev1.Secret {
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "database-credentials", Namespace: NamespaceFor(tn),
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "silo.dev/v1alpha1", Kind: "Tenant", Name: tn.Name,
+				UID: tn.UID, Controller: ptrTo(true)}}},
+		Data: map[string][]byte{"username": []byte("app"), "password": []byte(password)},
+	}
+}
+
+// newFakeReconciler returns a reconciler on a fake client holding t, whose writes go
+// through funcs.
+func newFakeReconciler(t *silov1.Tenant, funcs interceptor.Funcs) (*TenantReconciler, client.Client) {
+	scheme := NewScheme()
+	c := fake.NewClientBuilder().WithScheme(scheme).
+		WithObjects(t).WithStatusSubresource(&silov1.Tenant{}).
+		WithInterceptorFuncs(funcs).Build()
+	return &TenantReconciler{Client: c, APIReader: c, Scheme: scheme, Config: DefaultConfig()}, c
 }

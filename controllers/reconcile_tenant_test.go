@@ -12,21 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
-
-// newFakeReconciler returns a reconciler on a fake client holding t, whose writes go
-// through funcs.
-func newFakeReconciler(t *silov1.Tenant, funcs interceptor.Funcs) (*TenantReconciler, client.Client) {
-	scheme := NewScheme()
-	c := fake.NewClientBuilder().WithScheme(scheme).
-		WithObjects(t).WithStatusSubresource(&silov1.Tenant{}).
-		WithInterceptorFuncs(funcs).Build()
-	return &TenantReconciler{Client: c, APIReader: c, Scheme: scheme, Config: DefaultConfig()}, c
-}
 
 func TestReconcileReportsAFailedApplyAsDegraded(t *testing.T) {
 	tn := tenant("acme")

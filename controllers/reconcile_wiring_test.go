@@ -18,15 +18,6 @@ import (
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
 
-func credentialsFixture(tn *silov1.Tenant, password string) *corev1.Secret {
-	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "database-credentials", Namespace: NamespaceFor(tn),
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: "silo.dev/v1alpha1", Kind: "Tenant", Name: tn.Name,
-				UID: tn.UID, Controller: ptrTo(true)}}},
-		Data: map[string][]byte{"username": []byte("app"), "password": []byte(password)},
-	}
-}
-
 func TestEnsureCredentials(t *testing.T) {
 	tn := testTenant()
 	db := &components[4]

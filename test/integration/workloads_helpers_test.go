@@ -5,16 +5,13 @@ import (
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 	"github.com/silo-dev/silo/controllers"
@@ -41,17 +38,18 @@ func fullTenant(name string) *silov1.Tenant {
 	return t
 }
 
-// managedKinds are the lists of every kind Silo creates in a tenant namespace.
+// managedKinds are the lists of every kind Silo creates in a tenant namespace: the
+// controller's own list of owned types, so a new kind is counted here at once.
 func managedKinds() map[string]client.ObjectList {
-	return map[string]client.ObjectList{
-		"ServiceAccount": &corev1.ServiceAccountList{}, "ResourceQuota": &corev1.ResourceQuotaList{},
-		"LimitRange": &corev1.LimitRangeList{}, "NetworkPolicy": &networkingv1.NetworkPolicyList{},
-		"Role": &rbacv1.RoleList{}, "RoleBinding": &rbacv1.RoleBindingList{},
-		"Deployment": &appsv1.DeploymentList{}, "StatefulSet": &appsv1.StatefulSetList{},
-		"Service": &corev1.ServiceList{}, "HorizontalPodAutoscaler": &autoscalingv2.HorizontalPodAutoscalerList{},
-		"PodDisruptionBudget": &policyv1.PodDisruptionBudgetList{}, "Ingress": &networkingv1.IngressList{},
-		"PersistentVolumeClaim": &corev1.PersistentVolumeClaimList{}, "Secret": &corev1.SecretList{},
+	out := map[string]client.ObjectList{}
+	for _, obj := range controllers.OwnedTypes() {
+		gvk, err := apiutil.GVKForObject(obj, k8s.Scheme())
+		Expect(err).NotTo(HaveOccurred())
+		list, err := k8s.Scheme().New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		Expect(err).NotTo(HaveOccurred())
+		out[gvk.Kind] = list.(client.ObjectList)
 	}
+	return out
 }
 
 // managedObjects returns the resourceVersion of every object Silo manages in the

@@ -1,0 +1,34 @@
+package controllers
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseRegionStorageClasses(t *testing.T) {
+	tests := map[string]struct {
+		in      []string
+		want    map[string]string
+		wantErr bool
+	}{
+		"empty":            {want: map[string]string{}},
+		"pairs":            {in: []string{"eu-west-1=fast-eu", "us-east-1=gp3"}, want: map[string]string{"eu-west-1": "fast-eu", "us-east-1": "gp3"}},
+		"missing class":    {in: []string{"eu-west-1="}, wantErr: true},
+		"no equals sign":   {in: []string{"eu-west-1"}, wantErr: true},
+		"conflicting pair": {in: []string{"eu=a", "eu=b"}, wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseRegionStorageClasses(tc.in)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+			}
+			if !tc.wantErr {
+				if diff := cmp.Diff(tc.want, got); diff != "" {
+					t.Errorf("(-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
