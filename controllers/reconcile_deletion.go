@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -72,20 +71,11 @@ func (r *TenantReconciler) retain(ctx context.Context, t *silov1.Tenant, ns *cor
 		if err != nil {
 			return err
 		}
-		typed, err := r.Scheme.New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		items, err := r.listChildren(ctx, t, ns.Name, gvk)
 		if err != nil {
 			return err
 		}
-		list := typed.(client.ObjectList)
-		if err := r.List(ctx, list, client.InNamespace(ns.Name), client.MatchingLabels(commonLabels(t))); err != nil {
-			return fmt.Errorf("listing %s of %s: %w", gvk.Kind, klog.KObj(t), err)
-		}
-		objs, err := meta.ExtractList(list)
-		if err != nil {
-			return err
-		}
-		for _, o := range objs {
-			item := o.(client.Object)
+		for _, item := range items {
 			errs = append(errs, r.retainChild(ctx, gvk.Kind, item))
 		}
 	}

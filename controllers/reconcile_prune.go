@@ -6,6 +6,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -28,20 +29,11 @@ func (r *TenantReconciler) pruneStale(ctx context.Context, t *silov1.Tenant, des
 			continue
 		}
 		// A typed list reads from the informer cache: pruning costs no API request.
-		typed, err := r.Scheme.New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+		items, err := r.listChildren(ctx, t, NamespaceFor(t), gvk)
 		if err != nil {
 			return err
 		}
-		list := typed.(client.ObjectList)
-		if err := r.List(ctx, list, client.InNamespace(NamespaceFor(t)), client.MatchingLabels(commonLabels(t))); err != nil {
-			return fmt.Errorf("listing %s of %s: %w", gvk.Kind, klog.KObj(t), err)
-		}
-		objs, err := meta.ExtractList(list)
-		if err != nil {
-			return err
-		}
-		for _, o := range objs {
-			item := o.(client.Object)
+		for _, item := range items {
 			if desired[childKey{gvk: gvk, name: item.GetName()}] || !item.GetDeletionTimestamp().IsZero() {
 				continue
 			}
@@ -58,6 +50,29 @@ func (r *TenantReconciler) pruneStale(ctx context.Context, t *silov1.Tenant, des
 // never deletes on its own.
 func isDataKind(kind string) bool {
 	return kind == "PersistentVolumeClaim" || kind == "Secret"
+}
+
+// listChildren returns the children of kind gvk that carry the Tenant's labels in
+// namespace.
+func (r *TenantReconciler) listChildren(ctx context.Context, t *silov1.Tenant, namespace string,
+	gvk schema.GroupVersionKind) ([]client.Object, error) {
+	typed, err := r.Scheme.New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err != nil {
+		return nil, err
+	}
+	list := typed.(client.ObjectList)
+	if err := r.List(ctx, list, client.InNamespace(namespace), client.MatchingLabels(commonLabels(t))); err != nil {
+		return nil, fmt.Errorf("listing %s of %s: %w", gvk.Kind, klog.KObj(t), err)
+	}
+	objs, err := meta.ExtractList(list)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]client.Object, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, o.(client.Object))
+	}
+	return out, nil
 }
 
 func ptrTo[T any](v T) *T { return &v }
