@@ -29,12 +29,12 @@ var _ = Describe("Tenant deletion", func() {
 		Expect(n.DeletionTimestamp).NotTo(BeNil(), "the namespace was not deleted")
 	})
 
-	It("keeps the namespace when deletionPolicy is Retain, and a new Tenant of the same name adopts it", func() {
+	It("keeps the namespace when deletionPolicy is unset (Retain), and a new Tenant of the same name adopts it", func() {
 		name := uniqueName("keep")
 		t := newTenant(name)
 		t.Spec.Owners = []silov1.Owner{{Kind: silov1.OwnerKindUser, Name: "carol"}}
 		t = createTenant(t)
-		Expect(t.Spec.DeletionPolicy).To(Equal(silov1.DeletionPolicyRetain))
+		Expect(t.Spec.DeletionPolicy).To(BeEmpty(), "unset means Retain")
 		ns := controllers.NamespaceFor(t)
 		Expect(k8s.Delete(ctx, t)).To(Succeed())
 		Eventually(func() bool { return isNotFound(k8s.Get(ctx, client.ObjectKey{Name: name}, &silov1.Tenant{})) }).Should(BeTrue())
