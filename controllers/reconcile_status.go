@@ -36,6 +36,8 @@ type observation struct {
 	deleting bool
 	// requeueAfter asks to look again later (nothing is watched that would tell).
 	requeueAfter time.Duration
+	// class and classRevision are the class and revision the pass rendered.
+	class, classRevision string
 }
 
 // blockage is a problem a person has to fix, shown in the Degraded condition.
