@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/clock"
 )
 
 // FieldOwner is the server-side apply field manager for everything Silo writes.
@@ -27,6 +28,9 @@ type Config struct {
 	DNSNamespace string
 	// DefaultQuota is the hard quota for fields a Tenant leaves unset.
 	DefaultQuota corev1.ResourceList
+	// Clock tells the time for rollout deadlines and soaks; nil is the real clock.
+	// Tests set a fake one.
+	Clock clock.PassiveClock
 }
 
 // Images are the default images of the managed components, pinned by tag.

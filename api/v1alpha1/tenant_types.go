@@ -368,6 +368,7 @@ type CacheSpec struct {
 // DatabaseSpec is a managed PostgreSQL server or an external database.
 // +kubebuilder:validation:XValidation:rule="!has(self.external) || (!has(self.storage) && !has(self.version) && !has(self.resources))",message="database.external cannot be combined with storage, version or resources: those configure the managed database"
 // +kubebuilder:validation:XValidation:rule="has(self.external) || has(oldSelf.external) || (has(self.storage) == has(oldSelf.storage) && (!has(self.storage) || quantity(string(self.storage)).compareTo(quantity(string(oldSelf.storage))) == 0))",message="database.storage cannot change once the database exists: its volume is created from a fixed template; resize the claim data-database-0 instead"
+// +kubebuilder:validation:XValidation:rule="!has(self.version) || !has(oldSelf.version) || (has(self.allowMajorVersionUpgrade) && self.allowMajorVersionUpgrade) || self.version.find('^[0-9]+') == oldSelf.version.find('^[0-9]+')",message="database.version cannot move to another PostgreSQL major version: the new server cannot read the old data directory without pg_upgrade (or a dump and restore). Upgrade the data first, then set database.allowMajorVersionUpgrade: true together with the new version"
 type DatabaseSpec struct {
 	// storage is the size of the database volume (default 10Gi). It cannot change
 	// once the database exists.
@@ -385,6 +386,11 @@ type DatabaseSpec struct {
 	// external uses a database the platform runs instead of a managed one.
 	// +optional
 	External *ExternalService `json:"external,omitempty"`
+	// allowMajorVersionUpgrade lets version move to another PostgreSQL major version,
+	// once the data has been upgraded outside Silo (pg_upgrade, or a dump and
+	// restore). Without it such a change is refused.
+	// +optional
+	AllowMajorVersionUpgrade bool `json:"allowMajorVersionUpgrade,omitempty"`
 }
 
 // StorageSpec is the tenant's file storage volume.

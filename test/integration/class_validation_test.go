@@ -5,6 +5,7 @@ import (
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -104,5 +105,34 @@ var _ = Describe("TenantClass validation in the CRD", func() {
 		Expect(err.Error()).To(ContainSubstring(`supported values: "Automatic", "Manual"`))
 		t.Spec.ClassUpdatePolicy = silov1.ClassUpdateManual
 		Expect(k8s.Create(ctx, t, client.DryRunAll)).To(Succeed())
+	})
+})
+
+var _ = Describe("Database version guard", func() {
+	It("refuses a PostgreSQL major version change without the opt-in, and allows a minor one or the opt-in", func() {
+		t := newTenant(uniqueName("pgmajor"))
+		t.Spec.Database = &silov1.DatabaseSpec{Version: "16.4-alpine"}
+		Expect(k8s.Create(ctx, t)).To(Succeed())
+		patch := func(db string) error {
+			return k8s.Patch(ctx, &silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: t.Name}},
+				client.RawPatch(types.MergePatchType, []byte(`{"spec":{"database":`+db+`}}`)))
+		}
+		err := patch(`{"version":"17.2-alpine"}`)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("database.version cannot move to another PostgreSQL major version"))
+		Expect(err.Error()).To(ContainSubstring("pg_upgrade"))
+
+		Expect(patch(`{"version":"16.6-alpine"}`)).To(Succeed(), "a minor version change")
+		Expect(patch(`{"version":"17.2-alpine","allowMajorVersionUpgrade":true}`)).To(Succeed(), "the documented opt-in")
+	})
+
+	It("refuses the same change in a class template", func() {
+		c := newClass(uniqueName("pgclass"))
+		c.Spec.Template.Database = &silov1.DatabaseSpec{Version: "16"}
+		Expect(k8s.Create(ctx, c)).To(Succeed())
+		err := k8s.Patch(ctx, &silov1.TenantClass{ObjectMeta: metav1.ObjectMeta{Name: c.Name}},
+			client.RawPatch(types.MergePatchType, []byte(`{"spec":{"template":{"database":{"version":"17"}}}}`)))
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("database.version cannot move to another PostgreSQL major version"))
 	})
 })
