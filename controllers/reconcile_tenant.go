@@ -8,6 +8,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -96,12 +97,25 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 // reconcileNormal runs the phases of a live Tenant in order: namespace, fences,
 // components, clean-up, observation.
 func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant, obs *observation) error {
+	// From here on t is the effective spec: its class's revision with its own fields on top.
+	t, err := r.resolveClass(ctx, t, obs)
+	if err != nil || t == nil {
+		return err
+	}
 	if done, err := r.reconcileNamespace(ctx, t, obs); err != nil || done {
 		return err
 	}
 	bc := &buildContext{Tenant: t, Config: &r.Config}
 	if err := r.readWiring(ctx, bc, obs); err != nil {
 		return err
+	}
+	mig, err := r.reconcileMigration(ctx, bc, obs)
+	if err != nil {
+		return err
+	}
+	if mig.hold != "" {
+		bc.Tenant = holdImage(bc.Tenant, mig.hold)
+		obs.classRevision = runningRevision(t, obs.class)
 	}
 	desired := append(buildIsolation(bc), buildWorkloads(bc)...)
 	applied, err := r.applyAll(ctx, t, desired, obs)
@@ -114,7 +128,11 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 	if err := r.pruneStale(ctx, t, applied); err != nil {
 		return err
 	}
-	return r.observe(ctx, bc, obs)
+	if err := r.observe(ctx, bc, obs); err != nil {
+		return err
+	}
+	obs.rolloutAware(mig)
+	return nil
 }
 
 // applyAll applies every desired child and returns their identities.
@@ -131,6 +149,7 @@ func (r *TenantReconciler) applyAll(ctx context.Context, t *silov1.Tenant, desir
 		applied[key] = true
 		if res != unchanged {
 			obs.changed = true
+			obs.wrote(key)
 		}
 		if res != unchanged {
 			ctrl.LoggerFrom(ctx).V(1).Info("applied child", "kind", key.gvk.Kind, "name", key.name, "created", res == created)
@@ -159,6 +178,10 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) e
 	}
 	// External service Secrets live in the operator's namespace, owned by nobody.
 	b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForExternalSecret))
+	// Migration Jobs are not pruned with the other children (a failed one is kept),
+	// and a class matters to the Tenants that wait for it.
+	b = b.Owns(&batchv1.Job{}).
+		Watches(&silov1.TenantClass{}, handler.EnqueueRequestsFromMapFunc(r.tenantsWaitingForClass))
 	return b.Complete(r)
 }
 
