@@ -215,6 +215,9 @@ func classifyTenant(t *silov1.Tenant, class, revision string, now time.Time, dea
 // is moving, and failed once the deadline passed.
 func soak(t *silov1.Tenant, at, now time.Time, deadline, minReady time.Duration) (rolloutState, time.Duration) {
 	if readyC := readyOnCurrentSpec(t); readyC != nil {
+		if minReady == 0 {
+			return stateDone, 0
+		}
 		since := readyC.LastTransitionTime.Time
 		if since.Before(at) {
 			since = at

@@ -20,8 +20,10 @@ import (
 )
 
 var (
-	// fakeClock is the class controller's clock: specs step it past deadlines.
-	fakeClock = clocktesting.NewFakeClock(time.Now())
+	// fakeClock is the class controller's clock: specs step it past deadlines. It
+	// starts ahead of the real clock, which stamps conditions, so a condition never
+	// looks newer than the rollout's own times.
+	fakeClock = clocktesting.NewFakeClock(time.Now().Add(time.Hour))
 	env       *testenv.Env
 	k8s       client.Client
 	mgr       *testenv.Manager
