@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -289,6 +291,33 @@ var _ = Describe("TenantClass rollouts", func() {
 		Expect(k8s.Get(ctx, client.ObjectKey{Name: f.tenants[0]}, t)).To(Succeed())
 		Expect(t.Status.Class).To(Equal(f.class))
 		Expect(t.Status.ClassRevision).To(Equal(f.status(Default).Revision))
+	})
+})
+
+var _ = Describe("kubectl get tenantclasses", func() {
+	It("shows the Revision, Tenants, Updated, Ready, Paused and Age columns", func() {
+		f := newFleet("table", 1, nil)
+		cs, err := kubernetes.NewForConfig(env.Config)
+		Expect(err).NotTo(HaveOccurred())
+		raw, err := cs.RESTClient().Get().AbsPath("/apis/silo.dev/v1alpha1/tenantclasses").
+			SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		table := &metav1.Table{}
+		Expect(json.Unmarshal(raw, table)).To(Succeed())
+		var names []string
+		for _, c := range table.ColumnDefinitions {
+			names = append(names, c.Name)
+		}
+		Expect(names).To(Equal([]string{"Name", "Revision", "Tenants", "Updated", "Ready", "Paused", "Age"}))
+		var row []any
+		for _, r := range table.Rows {
+			if r.Cells[0] == f.class {
+				row = r.Cells
+			}
+		}
+		Expect(row).NotTo(BeNil())
+		Expect(row[1]).To(Equal(f.status(Default).Revision))
+		Expect(row[2:6]).To(Equal([]any{float64(1), float64(1), float64(1), "False"}))
 	})
 })
 

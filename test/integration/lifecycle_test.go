@@ -88,7 +88,7 @@ var _ = Describe("Tenant deletion", func() {
 })
 
 var _ = Describe("kubectl get tenants", func() {
-	It("shows the Namespace, Phase, Ready, Components and Age columns, and Region at -o wide", func() {
+	It("shows the Namespace, Phase, Ready, Components and Age columns, and Region and Class at -o wide", func() {
 		t := newTenant(uniqueName("table"))
 		t.Spec.Placement.Region = "eu-west-1"
 		createTenant(t)
@@ -105,8 +105,9 @@ var _ = Describe("kubectl get tenants", func() {
 			names = append(names, c.Name)
 			wide[c.Name] = c.Priority > 0
 		}
-		Expect(names).To(Equal([]string{"Name", "Namespace", "Phase", "Ready", "Components", "Age", "Region"}))
+		Expect(names).To(Equal([]string{"Name", "Namespace", "Phase", "Ready", "Components", "Age", "Region", "Class"}))
 		Expect(wide["Region"]).To(BeTrue(), "Region shows only with -o wide")
+		Expect(wide["Class"]).To(BeTrue(), "Class shows only with -o wide")
 		Expect(wide["Phase"]).To(BeFalse())
 		var row []any
 		for _, r := range table.Rows {
