@@ -14,6 +14,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -68,7 +69,11 @@ func runRollout(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	if s.keep {
+		fmt.Fprintln(os.Stderr, "bench: work folder", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
 	step := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "bench: %s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 	}
@@ -106,6 +111,10 @@ func runRollout(ctx context.Context) error {
 	}
 	defer func() { _ = op.stop() }()
 
+	// The operator keeps class revisions in its own namespace.
+	if err := p.admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: flags["operator-namespace"]}}); err != nil {
+		return fmt.Errorf("creating the operator's namespace: %w", err)
+	}
 	// The harness plays the workload controllers for every managed Deployment and
 	// StatefulSet: whatever the operator applies is reported rolled out and ready.
 	stopWorkloads, statusWrites, err := playWorkloads(ctx, p, workers)
