@@ -442,7 +442,6 @@ func writesOnly(r requests) requests {
 	return out
 }
 
-
 // writeDoc replaces the rollout section of the benchmark document.
 func (r *rolloutResults) writeDoc(s settings) error {
 	const begin, end = "<!-- rollout:begin -->", "<!-- rollout:end -->"
@@ -464,4 +463,3 @@ func (r *rolloutResults) writeDoc(s settings) error {
 	}
 	return os.WriteFile(s.out, []byte(text), 0o644)
 }
-

@@ -368,4 +368,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-

@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"path/filepath"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -11,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+	"github.com/silo-dev/silo/test/testenv"
 )
 
 // newClass returns a valid TenantClass giving an app image.
@@ -134,5 +137,23 @@ var _ = Describe("Database version guard", func() {
 			client.RawPatch(types.MergePatchType, []byte(`{"spec":{"template":{"database":{"version":"17"}}}}`)))
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring("database.version cannot move to another PostgreSQL major version"))
+	})
+})
+
+var _ = Describe("The samples in config/samples", func() {
+	It("are valid Tenants and TenantClasses", func() {
+		files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "config", "samples", "*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(files).NotTo(BeEmpty())
+		kinds := map[string]int{}
+		for _, f := range files {
+			objs, err := testenv.ReadObjects(f)
+			Expect(err).NotTo(HaveOccurred())
+			for _, o := range objs {
+				Expect(k8s.Create(ctx, o, client.DryRunAll)).To(Succeed(), "%s", f)
+				kinds[o.GetKind()]++
+			}
+		}
+		Expect(kinds["TenantClass"]).To(BeNumerically(">=", 2), "the standard and dedicated classes")
 	})
 })
