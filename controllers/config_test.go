@@ -52,3 +52,17 @@ func TestParseResourceList(t *testing.T) {
 		}
 	}
 }
+
+func TestPostgresMajor(t *testing.T) {
+	for image, want := range map[string]string{
+		"docker.io/library/postgres:17.5-alpine":            "17",
+		"registry.local:5000/postgres:16":                   "16",
+		"docker.io/library/postgres:16.4@sha256:0123abcdef": "16",
+		"registry.local:5000/postgres":                      "",
+		"postgres:latest":                                   "",
+	} {
+		if got := postgresMajor(image); got != want {
+			t.Errorf("postgresMajor(%q) = %q, want %q", image, got, want)
+		}
+	}
+}

@@ -117,6 +117,13 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 		bc.Tenant = holdImage(bc.Tenant, mig.hold)
 		obs.classRevision = runningRevision(t, obs.class)
 	}
+	if keep, err := r.guardDatabaseMajor(ctx, bc.Tenant, obs); err != nil || keep != "" {
+		if err != nil {
+			return err
+		}
+		bc.Tenant = bc.Tenant.DeepCopy()
+		bc.Tenant.Spec.Database.Version = keep
+	}
 	desired := append(buildIsolation(bc), buildWorkloads(bc)...)
 	applied, err := r.applyAll(ctx, t, desired, obs)
 	if err != nil {

@@ -123,3 +123,41 @@ var _ = Describe("Migrations", func() {
 		waitSettled(t.Name)
 	})
 })
+
+var _ = Describe("A PostgreSQL major version that arrives through a class", func() {
+	It("is held: the database keeps its version and the Tenant is Degraded, until allowMajorVersionUpgrade is set", func() {
+		ensureOperatorNamespace()
+		name := uniqueName("pgmove")
+		for class, version := range map[string]string{name + "-16": "16.4-alpine", name + "-17": "17.2-alpine"} {
+			c := newClass(class)
+			c.Spec.Template.Database = &silov1.DatabaseSpec{Version: version}
+			Expect(k8s.Create(ctx, c)).To(Succeed())
+		}
+		t := &silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: silov1.TenantSpec{Class: name + "-16"}}
+		Expect(k8s.Create(ctx, t)).To(Succeed())
+		waitSettled(name)
+		dbImage := func(g Gomega) string {
+			s := &appsv1.StatefulSet{}
+			g.Expect(get(s, "tenant-"+name, controllers.DatabaseName)).To(Succeed())
+			return s.Spec.Template.Spec.Containers[0].Image
+		}
+		Expect(dbImage(Default)).To(HaveSuffix(":16.4-alpine"))
+
+		mutateTenant(name, func(t *silov1.Tenant) { t.Spec.Class = name + "-17" })
+		Eventually(func(g Gomega) {
+			got := &silov1.Tenant{}
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, got)).To(Succeed())
+			degraded := meta.FindStatusCondition(got.Status.Conditions, silov1.DegradedCondition)
+			g.Expect(degraded).NotTo(BeNil())
+			g.Expect(degraded.Reason).To(Equal(silov1.DatabaseMajorUpgradeReason))
+			g.Expect(degraded.Message).To(ContainSubstring("pg_upgrade"))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) { g.Expect(dbImage(g)).To(HaveSuffix(":16.4-alpine")) }, "1s", "100ms").Should(Succeed())
+
+		By("the documented opt-in (the positive control)")
+		mutateTenant(name, func(t *silov1.Tenant) {
+			t.Spec.Database = &silov1.DatabaseSpec{AllowMajorVersionUpgrade: true}
+		})
+		Eventually(func(g Gomega) { g.Expect(dbImage(g)).To(HaveSuffix(":17.2-alpine")) }).Should(Succeed())
+	})
+})
