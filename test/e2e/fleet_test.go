@@ -87,7 +87,7 @@ var _ = Describe("A TenantClass rollout on a real control plane", Label("fleet")
 			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(class), got)).To(Succeed())
 			g.Expect(got.Status.Updated).To(BeNumerically("==", tenants))
 			g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, silov1.ReadyCondition)).To(BeTrue())
-		}).WithTimeout(5*time.Minute).WithPolling(sampleGap).Should(Succeed())
+		}).WithTimeout(5 * time.Minute).WithPolling(sampleGap).Should(Succeed())
 
 		Expect(maxMoving).To(BeNumerically("<=", batch), "more Tenants than maxUnavailable were mid-rollout at once")
 		Expect(partials).To(BeNumerically(">", 0), "every Tenant moved at once: no batches were seen")
