@@ -19,7 +19,6 @@ import (
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 	"github.com/silo-dev/silo/controllers"
-	"github.com/silo-dev/silo/test/testenv"
 )
 
 const (
@@ -224,18 +223,7 @@ var _ = Describe("TenantClass rollouts", func() {
 		}
 
 		By("restarting the operator")
-		Expect(mgr.Stop()).To(Succeed())
-		stopped := mgr
-		DeferCleanup(func() {
-			if mgr == stopped {
-				var err error
-				mgr, err = testenv.StartManager(env.Config, opConfig, 4)
-				Expect(err).NotTo(HaveOccurred())
-			}
-		})
-		var err error
-		mgr, err = testenv.StartManager(env.Config, opConfig, 4)
-		Expect(err).NotTo(HaveOccurred())
+		restartOperator(nil)
 
 		Consistently(func(g Gomega) { g.Expect(f.onImage(g, imageV2)).To(Equal(f.tenants[:1])) }, "2s", "100ms").Should(Succeed())
 		for _, name := range f.tenants[1:] {
