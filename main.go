@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"go.uber.org/zap/zapcore"
 	"k8s.io/client-go/rest"
@@ -40,6 +41,11 @@ func run() error {
 		qps                    float64
 		burst                  int
 		regionClasses          stringList
+		guard                  = &cfg.Guardrails
+		priorityClasses        = strings.Join(guard.PriorityClasses, ",")
+		tolerations            = strings.Join(guard.Tolerations, ",")
+		extendedResources      = strings.Join(guard.ExtendedResources, ",")
+		ingressAnnotations     = strings.Join(guard.IngressAnnotations, ",")
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint (0 turns it off)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
@@ -55,6 +61,11 @@ func run() error {
 	flag.StringVar(&cfg.IngressNamespace, "ingress-namespace", cfg.IngressNamespace, "namespace of the ingress controller allowed to reach tenant apps")
 	flag.StringVar(&cfg.DNSNamespace, "dns-namespace", cfg.DNSNamespace, "namespace of cluster DNS")
 	flag.Var(&regionClasses, "region-storage-class", "region=storageclass for volumes of Tenants placed in region (repeatable)")
+	flag.StringVar(&priorityClasses, "allowed-priority-classes", priorityClasses, "comma-separated PriorityClasses tenant pods may use, besides the cluster's globalDefault class")
+	flag.StringVar(&guard.DefaultPriorityClass, "default-priority-class", guard.DefaultPriorityClass, "PriorityClass of managed workloads (empty: the cluster default); tenant pods may use it too")
+	flag.StringVar(&tolerations, "allowed-tolerations", tolerations, "comma-separated taint keys tenant pods may tolerate besides node.kubernetes.io/* and their own node pool (an entry ending in / is a prefix)")
+	flag.StringVar(&extendedResources, "extended-resources", extendedResources, "comma-separated extended resources capped at 0 in tenant quotas unless a Tenant grants them (spec.quota.extended)")
+	flag.StringVar(&ingressAnnotations, "allowed-ingress-annotations", ingressAnnotations, "comma-separated annotation keys tenant Ingresses may carry (an entry ending in / is a prefix)")
 	zapOpts := zap.Options{TimeEncoder: zapcore.RFC3339TimeEncoder}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -65,6 +76,13 @@ func run() error {
 		return err
 	}
 	cfg.RegionStorageClasses = classes
+	guard.PriorityClasses = controllers.SplitList(priorityClasses)
+	guard.Tolerations = controllers.SplitList(tolerations)
+	guard.ExtendedResources = controllers.SplitList(extendedResources)
+	guard.IngressAnnotations = controllers.SplitList(ingressAnnotations)
+	if err := guard.Validate(); err != nil {
+		return fmt.Errorf("invalid guardrail flags: %w", err)
+	}
 
 	restCfg, err := ctrl.GetConfig()
 	if err != nil {

@@ -27,6 +27,7 @@ func TestQuotaHard(t *testing.T) {
 				corev1.ResourceSecrets: "50", corev1.ResourceConfigMaps: "50", corev1.ResourcePersistentVolumeClaims: "20",
 				corev1.ResourceReplicationControllers: "0", corev1.ResourceQuotas: "1",
 				corev1.ResourceServicesNodePorts: "0", corev1.ResourceServicesLoadBalancers: "0",
+				"requests.amd.com/gpu": "0", "requests.nvidia.com/gpu": "0",
 			},
 		},
 		"the Tenant's values win; NodePorts and LoadBalancers stay at zero": {
@@ -46,6 +47,24 @@ func TestQuotaHard(t *testing.T) {
 				corev1.ResourceSecrets: "9", corev1.ResourceConfigMaps: "11", corev1.ResourcePersistentVolumeClaims: "2",
 				corev1.ResourceReplicationControllers: "0", corev1.ResourceQuotas: "1",
 				corev1.ResourceServicesNodePorts: "0", corev1.ResourceServicesLoadBalancers: "0",
+				"requests.amd.com/gpu": "0", "requests.nvidia.com/gpu": "0",
+			},
+		},
+		"extended resources the Tenant grants are capped at the grant, named by the platform or not": {
+			tenant: tenant("a", func(t *silov1.Tenant) {
+				t.Spec.Quota.Extended = map[string]resource.Quantity{
+					"nvidia.com/gpu": resource.MustParse("2"), "example.com/fpga": resource.MustParse("1"),
+				}
+			}),
+			want: map[corev1.ResourceName]string{
+				corev1.ResourceRequestsCPU: "4", corev1.ResourceLimitsCPU: "4",
+				corev1.ResourceRequestsMemory: "8Gi", corev1.ResourceLimitsMemory: "8Gi",
+				corev1.ResourceRequestsEphemeralStorage: "20Gi", corev1.ResourceLimitsEphemeralStorage: "20Gi",
+				corev1.ResourceRequestsStorage: "50Gi", corev1.ResourcePods: "50", corev1.ResourceServices: "20",
+				corev1.ResourceSecrets: "50", corev1.ResourceConfigMaps: "50", corev1.ResourcePersistentVolumeClaims: "20",
+				corev1.ResourceReplicationControllers: "0", corev1.ResourceQuotas: "1",
+				corev1.ResourceServicesNodePorts: "0", corev1.ResourceServicesLoadBalancers: "0",
+				"requests.amd.com/gpu": "0", "requests.nvidia.com/gpu": "2", "requests.example.com/fpga": "1",
 			},
 		},
 	}
