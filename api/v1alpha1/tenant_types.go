@@ -392,10 +392,10 @@ type QuotaSpec struct {
 	// every Tenant that does not grant them here. A Tenant granted a resource may
 	// also tolerate the node taint of the same name (GPU nodes are usually tainted so).
 	// +optional
-	// +kubebuilder:validation:MaxProperties=16
+	// +kubebuilder:validation:MaxProperties=8
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 317 && k.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'))",message="quota.extended keys must be extended resource names of the form <domain>/<name>, for example nvidia.com/gpu"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k.split('/')[0] == 'kubernetes.io' || k.split('/')[0].endsWith('.kubernetes.io')))",message="quota.extended keys must not be in the kubernetes.io domain: those are Kubernetes' own resources (cpu, memory, ...), capped by the other quota fields"
-	// +kubebuilder:validation:XValidation:rule="self.all(k, quantity(string(self[k])).isInteger() && !quantity(string(self[k])).isLessThan(quantity('0')))",message="quota.extended values must be whole numbers of 0 or more, such as \"2\": extended resources are counted in units"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, string(self[k]).matches('^[0-9]+$'))",message="quota.extended values must be whole numbers of 0 or more, such as \"2\": extended resources are counted in units"
 	Extended map[string]resource.Quantity `json:"extended,omitempty"`
 }
 
