@@ -18,6 +18,9 @@ import (
 	"github.com/silo-dev/silo/test/testenv"
 )
 
+// managedPriorityClass is the operator's --default-priority-class.
+const managedPriorityClass = "tenant-default"
+
 var (
 	env      *testenv.Env
 	k8s      client.Client
@@ -40,6 +43,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	k8s = env.Client
 	opConfig.RegionStorageClasses = map[string]string{"eu-west-1": "fast-eu"}
+	opConfig.Guardrails.DefaultPriorityClass = managedPriorityClass
 	mgr, err = testenv.StartManager(env.Config, opConfig, 4)
 	Expect(err).NotTo(HaveOccurred())
 })
