@@ -10,6 +10,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -44,6 +46,10 @@ var _ = BeforeSuite(func() {
 	k8s = env.Client
 	opConfig.RegionStorageClasses = map[string]string{"eu-west-1": "fast-eu"}
 	opConfig.Guardrails.DefaultPriorityClass = managedPriorityClass
+	// The platform creates the class it names, or pods of the managed workloads are
+	// refused by the Priority admission plugin.
+	Expect(k8s.Create(ctx, &schedulingv1.PriorityClass{
+		ObjectMeta: metav1.ObjectMeta{Name: managedPriorityClass}, Value: 100})).To(Succeed())
 	mgr, err = testenv.StartManager(env.Config, opConfig, 4)
 	Expect(err).NotTo(HaveOccurred())
 })
