@@ -324,6 +324,10 @@ func attacks(run string) {
 		expectRBACRefusal(ownerC.Delete(ctx, ns), `cannot delete resource "namespaces"`)
 		expectPolicyRefusal(admin.Delete(ctx, ns), "silo-tenant-namespace-deletion",
 			"namespace "+nsC+" belongs to a Tenant with spec.deletionProtection: true, so it cannot be deleted")
+		unmark := client.RawPatch(types.MergePatchType,
+			[]byte(`{"metadata":{"annotations":{"`+silov1.DeletionProtectionAnnotation+`":null}}}`))
+		expectPolicyRefusal(admin.Patch(ctx, ns.DeepCopy(), unmark), "silo-tenant-namespace",
+			"only the Silo operator may change its labels and annotations "+silov1.DeletionProtectionAnnotation)
 		if run == "down" {
 			return
 		}
