@@ -61,17 +61,15 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Ten
 		obs.changed = true
 	}
 	if labels, annotations := staleNamespaceKeys(ns, desired); len(labels)+len(annotations) > 0 {
-		remove := map[string]any{}
-		for kind, keys := range map[string][]string{"labels": labels, "annotations": annotations} {
-			if len(keys) > 0 {
-				nulls := map[string]any{}
-				for _, k := range keys {
-					nulls[k] = nil
-				}
-				remove[kind] = nulls
+		nulls := func(keys []string) map[string]*string {
+			m := make(map[string]*string, len(keys))
+			for _, k := range keys {
+				m[k] = nil
 			}
+			return m
 		}
-		patch, err := json.Marshal(map[string]any{"metadata": remove})
+		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+			"labels": nulls(labels), "annotations": nulls(annotations)}})
 		if err != nil {
 			return false, err
 		}
