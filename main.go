@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
@@ -41,6 +42,11 @@ func run() error {
 		qps                    float64
 		burst                  int
 		regionClasses          stringList
+		guard                  = &cfg.Guardrails
+		priorityClasses        = strings.Join(guard.PriorityClasses, ",")
+		tolerations            = strings.Join(guard.Tolerations, ",")
+		extendedResources      = strings.Join(guard.ExtendedResources, ",")
+		ingressAnnotations     = strings.Join(guard.IngressAnnotations, ",")
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint (0 turns it off)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
@@ -60,6 +66,11 @@ func run() error {
 	flag.Var(&quota, "default-quota", "name=quantity of the quota for Tenants that leave it unset, e.g. cpu=4 or requests.storage=50Gi (repeatable)")
 	flag.Var(&limits, "default-container-limit", "name=quantity of the limit for containers that set none: cpu, memory, ephemeral-storage (repeatable)")
 	flag.Var(&requests, "default-container-request", "name=quantity of the request for containers that set none: cpu, memory, ephemeral-storage (repeatable)")
+	flag.StringVar(&priorityClasses, "allowed-priority-classes", priorityClasses, "comma-separated PriorityClasses tenant pods may use, besides the cluster's globalDefault class")
+	flag.StringVar(&guard.DefaultPriorityClass, "default-priority-class", guard.DefaultPriorityClass, "PriorityClass of managed workloads (empty: the cluster default); tenant pods may use it too")
+	flag.StringVar(&tolerations, "allowed-tolerations", tolerations, "comma-separated taint keys tenant pods may tolerate besides node.kubernetes.io/* and their own node pool (an entry ending in / is a prefix)")
+	flag.StringVar(&extendedResources, "extended-resources", extendedResources, "comma-separated extended resources capped at 0 in tenant quotas unless a Tenant grants them (spec.quota.extended)")
+	flag.StringVar(&ingressAnnotations, "allowed-ingress-annotations", ingressAnnotations, "comma-separated annotation keys tenant Ingresses may carry (an entry ending in / is a prefix)")
 	zapOpts := zap.Options{TimeEncoder: zapcore.RFC3339TimeEncoder}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -84,6 +95,13 @@ func run() error {
 			return fmt.Errorf("%s: %w", d.flag, err)
 		}
 		*d.into = l
+	}
+	guard.PriorityClasses = controllers.SplitList(priorityClasses)
+	guard.Tolerations = controllers.SplitList(tolerations)
+	guard.ExtendedResources = controllers.SplitList(extendedResources)
+	guard.IngressAnnotations = controllers.SplitList(ingressAnnotations)
+	if err := guard.Validate(); err != nil {
+		return fmt.Errorf("invalid guardrail flags: %w", err)
 	}
 
 	restCfg, err := ctrl.GetConfig()

@@ -183,7 +183,7 @@ func customerPodTemplate(bc *buildContext, component string, c *corev1ac.Contain
 		volumes = append(volumes, corev1ac.Volume().WithName(storageVolume).
 			WithPersistentVolumeClaim(corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(StorageName)))
 	}
-	return podTemplate(bc.Tenant, podSpec{
+	return podTemplate(bc.Tenant, bc.Config, podSpec{
 		component:   component,
 		uid:         appUID,
 		annotations: map[string]string{SettingsHashAnnotation: settingsHash(bc.Settings)},

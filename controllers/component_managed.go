@@ -156,7 +156,7 @@ func (s *managedService) build(bc *buildContext) []runtime.ApplyConfiguration {
 	if r := resources(spec.resources); r != nil {
 		c.WithResources(r)
 	}
-	tmpl := podTemplate(t, podSpec{component: s.name, uid: s.uid,
+	tmpl := podTemplate(t, bc.Config, podSpec{component: s.name, uid: s.uid,
 		containers: []*corev1ac.ContainerApplyConfiguration{c}, volumes: volumes})
 	var workload runtime.ApplyConfiguration
 	if s.defaultStorage != nil {

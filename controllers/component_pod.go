@@ -36,8 +36,9 @@ type podSpec struct {
 
 // podTemplate returns a component's pod template: labelled for its selector, run as
 // a non-root user with the runtime's default seccomp profile, without a service
-// account token, and placed where the Tenant says.
-func podTemplate(t *silov1.Tenant, p podSpec) *corev1ac.PodTemplateSpecApplyConfiguration {
+// account token, in the platform's priority class for managed workloads, and placed
+// where the Tenant says.
+func podTemplate(t *silov1.Tenant, cfg *Config, p podSpec) *corev1ac.PodTemplateSpecApplyConfiguration {
 	meta := corev1ac.PodTemplateSpec().WithLabels(componentLabels(t, p.component))
 	if len(p.annotations) > 0 {
 		meta.WithAnnotations(p.annotations)
@@ -54,6 +55,9 @@ func podTemplate(t *silov1.Tenant, p podSpec) *corev1ac.PodTemplateSpecApplyConf
 		WithContainers(p.containers...)
 	if len(p.volumes) > 0 {
 		spec.WithVolumes(p.volumes...)
+	}
+	if class := cfg.Guardrails.DefaultPriorityClass; class != "" {
+		spec.WithPriorityClassName(class)
 	}
 	placePod(t, spec)
 	return meta.WithSpec(spec)

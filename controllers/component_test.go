@@ -199,3 +199,28 @@ func TestWithTag(t *testing.T) {
 		})
 	}
 }
+
+func TestManagedWorkloadsPriorityClass(t *testing.T) {
+	tests := map[string]struct {
+		class string
+		want  string
+	}{
+		"no platform default: the pods take the cluster's default priority": {},
+		"the platform default goes on every managed workload":               {class: "tenant-default", want: "tenant-default"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			bc := testContext(fullTestTenant())
+			bc.Config.Guardrails.DefaultPriorityClass = tc.class
+			specs := podSpecs(typed(t, allObjects(bc)))
+			if len(specs) != 5 {
+				t.Fatalf("got %d workloads, want app, workers, queue, cache, database: %v", len(specs), sortedKeys(specs))
+			}
+			for name, spec := range specs {
+				if spec.PriorityClassName != tc.want {
+					t.Errorf("%s: priorityClassName = %q, want %q", name, spec.PriorityClassName, tc.want)
+				}
+			}
+		})
+	}
+}

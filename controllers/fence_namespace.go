@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	corev1 "k8s.io/api/core/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
@@ -27,8 +28,9 @@ func podSecurityLevel(t *silov1.Tenant) string {
 // buildNamespace returns the tenant namespace: labelled with its Tenant and the Pod
 // Security level that admission enforces on every pod in it, and carrying the
 // isolation settings (node pool, region, runtime class, image registries, ingress
-// host) that Silo's admission policies enforce, since a policy can read an object's
-// namespace but not its Tenant.
+// host and class, deletion protection) and the platform's allow-lists that Silo's
+// admission policies enforce, since a policy can read an object's namespace but
+// neither its Tenant nor the operator's flags.
 func buildNamespace(t *silov1.Tenant, cfg *Config) *corev1ac.NamespaceApplyConfiguration {
 	level := podSecurityLevel(t)
 	labels := commonLabels(t)
@@ -53,6 +55,21 @@ func buildNamespace(t *silov1.Tenant, cfg *Config) *corev1ac.NamespaceApplyConfi
 	}
 	if allowed := allowedImagePrefixes(t, cfg); len(allowed) > 0 {
 		annotations[silov1.AllowedRegistriesAnnotation] = strings.Join(allowed, ",")
+	}
+	for key, list := range map[string][]string{
+		silov1.AllowedPriorityClassesAnnotation:    allowedPriorityClasses(cfg),
+		silov1.AllowedTolerationsAnnotation:        allowedTolerations(t, cfg),
+		silov1.AllowedIngressAnnotationsAnnotation: cfg.Guardrails.IngressAnnotations,
+	} {
+		if len(list) > 0 {
+			annotations[key] = strings.Join(list, ",")
+		}
+	}
+	if ing := t.Spec.App.Ingress; ing != nil && ing.ClassName != "" {
+		annotations[silov1.IngressClassAnnotation] = ing.ClassName
+	}
+	if t.Spec.DeletionProtection {
+		annotations[silov1.DeletionProtectionAnnotation] = "true"
 	}
 	if len(annotations) > 0 {
 		ns.WithAnnotations(annotations)
@@ -83,6 +100,69 @@ func allowedImagePrefixes(t *silov1.Tenant, cfg *Config) []string {
 	}
 	sort.Strings(platform)
 	return append(out, platform...)
+}
+
+// namespacePolicyLabels and namespacePolicyAnnotations are the keys buildNamespace
+// writes only for some Tenants: the policy inputs.
+var (
+	namespacePolicyLabels      = []string{silov1.NamespaceNodePoolLabel, silov1.NamespaceRegionLabel}
+	namespacePolicyAnnotations = []string{
+		silov1.RuntimeClassAnnotation, silov1.AllowedRegistriesAnnotation, silov1.IngressHostAnnotation,
+		silov1.AllowedPriorityClassesAnnotation, silov1.AllowedTolerationsAnnotation,
+		silov1.AllowedIngressAnnotationsAnnotation, silov1.IngressClassAnnotation, silov1.DeletionProtectionAnnotation,
+	}
+)
+
+// staleNamespaceKeys returns the policy inputs the live namespace carries and the
+// desired one no longer does (a node pool, an ingress class or deletion protection
+// the Tenant dropped). Server-side apply cannot remove them: the namespace was
+// created, not applied, so its first fields are owned by that create.
+func staleNamespaceKeys(live *corev1.Namespace, desired *corev1ac.NamespaceApplyConfiguration) (labels, annotations []string) {
+	stale := func(keys []string, have, want map[string]string) []string {
+		var out []string
+		for _, k := range keys {
+			if _, ok := have[k]; ok {
+				if _, ok := want[k]; !ok {
+					out = append(out, k)
+				}
+			}
+		}
+		return out
+	}
+	return stale(namespacePolicyLabels, live.Labels, desired.Labels),
+		stale(namespacePolicyAnnotations, live.Annotations, desired.Annotations)
+}
+
+// allowedPriorityClasses returns the PriorityClasses pods in a tenant namespace may
+// name (besides the cluster's globalDefault class, which the policy reads from the
+// PriorityClasses themselves): the platform's list and the managed workloads' class.
+func allowedPriorityClasses(cfg *Config) []string {
+	return sortedSet(append(cfg.Guardrails.PriorityClasses, cfg.Guardrails.DefaultPriorityClass))
+}
+
+// allowedTolerations returns the taint keys pods in a tenant namespace may tolerate
+// besides node.kubernetes.io/* and the tenant's own pool: the platform's list, and
+// the extended resources the Tenant is granted, since nodes offering one (GPU nodes)
+// are usually tainted with its name to keep other pods off them.
+func allowedTolerations(t *silov1.Tenant, cfg *Config) []string {
+	keys := append([]string(nil), cfg.Guardrails.Tolerations...)
+	for name, q := range t.Spec.Quota.Extended {
+		if q.Sign() > 0 {
+			keys = append(keys, name)
+		}
+	}
+	return sortedSet(keys)
+}
+
+// sortedSet returns the non-empty entries of list, sorted and without repeats.
+func sortedSet(list []string) []string {
+	set := make(map[string]bool, len(list))
+	for _, e := range list {
+		if e != "" {
+			set[e] = true
+		}
+	}
+	return sortedKeys(set)
 }
 
 // imageRepository returns image without its tag or digest.

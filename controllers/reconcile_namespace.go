@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -50,12 +51,31 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Ten
 			r.event(t, corev1.EventTypeNormal, "Adopted", "Adopt", "adopted retained namespace %s and its data", ns.Name)
 		}
 	}
+	desired := buildNamespace(t, &r.Config)
 	a := &applier{client: r.Client, scheme: r.Scheme}
-	_, res, err := a.apply(ctx, buildNamespace(t, &r.Config))
+	_, res, err := a.apply(ctx, desired)
 	if err != nil {
 		return false, fmt.Errorf("namespace of %s: %w", klog.KObj(t), err)
 	}
 	if res != unchanged {
+		obs.changed = true
+	}
+	if labels, annotations := staleNamespaceKeys(ns, desired); len(labels)+len(annotations) > 0 {
+		nulls := func(keys []string) map[string]*string {
+			m := make(map[string]*string, len(keys))
+			for _, k := range keys {
+				m[k] = nil
+			}
+			return m
+		}
+		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+			"labels": nulls(labels), "annotations": nulls(annotations)}})
+		if err != nil {
+			return false, err
+		}
+		if err := r.Patch(ctx, ns, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldOwner)); err != nil {
+			return false, fmt.Errorf("removing %v from namespace %s: %w", append(labels, annotations...), ns.Name, err)
+		}
 		obs.changed = true
 	}
 	return false, nil

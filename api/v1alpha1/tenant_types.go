@@ -445,6 +445,17 @@ type QuotaSpec struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
 	PersistentVolumeClaims *int32 `json:"persistentVolumeClaims,omitempty"`
+	// extended grants extended resources such as GPUs, by resource name (for example
+	// nvidia.com/gpu: "2"): the sum of what the tenant's pods request. The extended
+	// resources the platform names (operator configuration) are capped at 0 for
+	// every Tenant that does not grant them here. A Tenant granted a resource may
+	// also tolerate the node taint of the same name (GPU nodes are usually tainted so).
+	// +optional
+	// +kubebuilder:validation:MaxProperties=8
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 317 && k.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'))",message="quota.extended keys must be extended resource names of the form <domain>/<name>, for example nvidia.com/gpu"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k.split('/')[0] == 'kubernetes.io' || k.split('/')[0].endsWith('.kubernetes.io')))",message="quota.extended keys must not be in the kubernetes.io domain: those are Kubernetes' own resources (cpu, memory, ...), capped by the other quota fields"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, string(self[k]).matches('^[0-9]+$'))",message="quota.extended values must be whole numbers of 0 or more, such as \"2\": extended resources are counted in units"
+	Extended map[string]resource.Quantity `json:"extended,omitempty"`
 }
 
 // PodSecurityLevel is a Pod Security Standard level.

@@ -6,6 +6,7 @@ package v1alpha1
 
 import (
 	"k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -356,6 +357,13 @@ func (in *QuotaSpec) DeepCopyInto(out *QuotaSpec) {
 		in, out := &in.PersistentVolumeClaims, &out.PersistentVolumeClaims
 		*out = new(int32)
 		**out = **in
+	}
+	if in.Extended != nil {
+		in, out := &in.Extended, &out.Extended
+		*out = make(map[string]resource.Quantity, len(*in))
+		for key, val := range *in {
+			(*out)[key] = val.DeepCopy()
+		}
 	}
 }
 

@@ -414,13 +414,15 @@ func standInForQuotaController(namespace string) {
 	Expect(quotaController.Status().Update(ctx, q)).To(Succeed())
 }
 
-// grantClusterRole creates a ClusterRole with rules and binds it to user.
+// grantClusterRole creates a ClusterRole with rules and binds it to user, unless an
+// earlier check did.
 func grantClusterRole(name, user string, rules ...rbacv1.PolicyRule) {
 	GinkgoHelper()
-	Expect(admin.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules})).To(Succeed())
-	Expect(admin.Create(ctx, &rbacv1.ClusterRoleBinding{
+	Expect(client.IgnoreAlreadyExists(admin.Create(ctx,
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}))).To(Succeed())
+	Expect(client.IgnoreAlreadyExists(admin.Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
-	})).To(Succeed())
+	}))).To(Succeed())
 }

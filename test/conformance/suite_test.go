@@ -59,7 +59,7 @@ var (
 	admin    client.Client
 	operator *testenv.Manager
 	ctx      = context.Background()
-	opConfig = controllers.DefaultConfig()
+	opConfig = conformanceConfig()
 
 	tenantA, tenantB *silov1.Tenant
 	nsA, nsB         string

@@ -81,6 +81,11 @@ var _ = Describe("The Helm chart", Label("chart"), func() {
 		Entry("a negative QPS", "kubeAPI.qps=-1", false),
 		Entry("an unknown pull policy", "image.pullPolicy=Sometimes", false),
 		Entry("an ingress namespace that is not a DNS label", "ingressNamespace=Ingress NGINX", false),
+		Entry("guardrail allow-lists", "guardrails.priorityClasses={tenant-high},guardrails.tolerations={example.com/spot}", true),
+		Entry("an ingress snippet on the allow-list", "guardrails.ingressAnnotations={nginx.ingress.kubernetes.io/server-snippet}", false),
+		Entry("Silo's own pool taint for every tenant", "guardrails.tolerations={silo.dev/node-pool}", false),
+		Entry("an extended resource without domain", "guardrails.extendedResources={gpu}", false),
+		Entry("a priority class that is not a DNS name", "guardrails.defaultPriorityClass=High_Priority", false),
 	)
 
 	It("grants exactly the rules generated from the RBAC markers (config/rbac/role.yaml)", func() {

@@ -199,3 +199,48 @@ var _ = Describe("A Tenant's isolated namespace", func() {
 		Expect(err.Error()).To(ContainSubstring("privileged"))
 	})
 })
+
+var _ = Describe("The guardrails' inputs", func() {
+	It("are carried by the namespace, quota and workloads, and dropped when the Tenant drops them", func() {
+		t := newTenant(uniqueName("guard"))
+		t.Spec.Quota.Extended = map[string]resource.Quantity{"nvidia.com/gpu": resource.MustParse("2")}
+		t.Spec.App.Ingress = &silov1.IngressSpec{Host: t.Name + ".example.com", ClassName: "public"}
+		t.Spec.DeletionProtection = true
+		t = createTenant(t)
+		ns := controllers.NamespaceFor(t)
+		n, q := &corev1.Namespace{}, &corev1.ResourceQuota{}
+		Eventually(func(g Gomega) {
+			g.Expect(get(n, "", ns)).To(Succeed())
+			g.Expect(n.Annotations).To(And(
+				HaveKeyWithValue(silov1.IngressClassAnnotation, "public"),
+				HaveKeyWithValue(silov1.DeletionProtectionAnnotation, "true"),
+				HaveKeyWithValue(silov1.AllowedTolerationsAnnotation, "nvidia.com/gpu"),
+				HaveKeyWithValue(silov1.AllowedPriorityClassesAnnotation, managedPriorityClass),
+				HaveKeyWithValue(silov1.AllowedIngressAnnotationsAnnotation, "cert-manager.io/")))
+			g.Expect(get(q, ns, controllers.QuotaName)).To(Succeed())
+			g.Expect(q.Spec.Hard).To(And(
+				HaveKeyWithValue(corev1.ResourceName("requests.nvidia.com/gpu"), resource.MustParse("2")),
+				HaveKeyWithValue(corev1.ResourceName("requests.amd.com/gpu"), resource.MustParse("0"))))
+		}).Should(Succeed())
+		app := &appsv1.Deployment{}
+		Expect(get(app, ns, controllers.AppName)).To(Succeed())
+		Expect(app.Spec.Template.Spec.PriorityClassName).To(Equal(managedPriorityClass))
+
+		// The namespace was created with these keys, not applied: server-side apply
+		// does not remove them when Silo stops sending them.
+		updateTenant(t.Name, func(t *silov1.Tenant) {
+			t.Spec.Quota.Extended = nil
+			t.Spec.App.Ingress.ClassName = ""
+			t.Spec.DeletionProtection = false
+		})
+		Eventually(func(g Gomega) {
+			g.Expect(get(n, "", ns)).To(Succeed())
+			g.Expect(n.Annotations).NotTo(Or(
+				HaveKey(silov1.IngressClassAnnotation),
+				HaveKey(silov1.DeletionProtectionAnnotation),
+				HaveKey(silov1.AllowedTolerationsAnnotation)))
+			g.Expect(get(q, ns, controllers.QuotaName)).To(Succeed())
+			g.Expect(q.Spec.Hard).To(HaveKeyWithValue(corev1.ResourceName("requests.nvidia.com/gpu"), resource.MustParse("0")))
+		}).Should(Succeed())
+	})
+})

@@ -10,6 +10,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -18,6 +20,9 @@ import (
 	"github.com/silo-dev/silo/controllers"
 	"github.com/silo-dev/silo/test/testenv"
 )
+
+// managedPriorityClass is the operator's --default-priority-class.
+const managedPriorityClass = "tenant-default"
 
 var (
 	// fakeClock is the class controller's clock: specs step it past deadlines. It
@@ -46,6 +51,11 @@ var _ = BeforeSuite(func() {
 	k8s = env.Client
 	opConfig.RegionStorageClasses = map[string]string{"eu-west-1": "fast-eu"}
 	opConfig.Clock = fakeClock
+	opConfig.Guardrails.DefaultPriorityClass = managedPriorityClass
+	// The platform creates the class it names, or pods of the managed workloads are
+	// refused by the Priority admission plugin.
+	Expect(k8s.Create(ctx, &schedulingv1.PriorityClass{
+		ObjectMeta: metav1.ObjectMeta{Name: managedPriorityClass}, Value: 100})).To(Succeed())
 	mgr, err = testenv.StartManager(env.Config, opConfig, 4)
 	Expect(err).NotTo(HaveOccurred())
 })

@@ -65,6 +65,18 @@ var _ = Describe("Tenant validation in the CRD", func() {
 		}, "workers needs a command"),
 		Entry("a region that is not a DNS label", "bad-region", func(t *silov1.Tenant) { t.Spec.Placement.Region = "EU West" },
 			"spec.placement.region"),
+		Entry("an extended resource without a domain", "bare-gpu", func(t *silov1.Tenant) {
+			t.Spec.Quota.Extended = map[string]resource.Quantity{"gpu": resource.MustParse("1")}
+		}, "quota.extended keys must be extended resource names of the form <domain>/<name>"),
+		Entry("a Kubernetes resource as an extended one", "k8s-extended", func(t *silov1.Tenant) {
+			t.Spec.Quota.Extended = map[string]resource.Quantity{"kubernetes.io/cpu": resource.MustParse("1")}
+		}, "quota.extended keys must not be in the kubernetes.io domain"),
+		Entry("half a GPU", "half-gpu", func(t *silov1.Tenant) {
+			t.Spec.Quota.Extended = map[string]resource.Quantity{"nvidia.com/gpu": resource.MustParse("500m")}
+		}, "quota.extended values must be whole numbers of 0 or more"),
+		Entry("a negative GPU count", "neg-gpu", func(t *silov1.Tenant) {
+			t.Spec.Quota.Extended = map[string]resource.Quantity{"nvidia.com/gpu": resource.MustParse("-1")}
+		}, "quota.extended values must be whole numbers of 0 or more"),
 	)
 
 	It("accepts a minimal Tenant and leaves deletionPolicy and podSecurity unset, so a class can provide them", func() {
