@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
@@ -50,7 +52,7 @@ func TestComputeStatus(t *testing.T) {
 		"a failed pass: degraded, and the generation is not marked observed": {
 			tenant: tenant("a"),
 			obs:    observation{components: []silov1.ComponentStatus{ready}},
-			err:    errors.New("applying Deployment tenant-a/app: boom"),
+			err:    apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "app", errors.New("boom")),
 			want: want{phase: silov1.PhaseDegraded, ready: "False", progressing: "False", degraded: "True",
 				readyReason: silov1.ReconcileFailedReason, readyMsgFragment: "boom", observedGeneration: 1, componentsReady: "1/1"},
 		},

@@ -40,9 +40,14 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	k8s = env.Client
 	opConfig.RegionStorageClasses = map[string]string{"eu-west-1": "fast-eu"}
-	mgr, err = testenv.StartManager(env.Config, opConfig, 4)
+	mgr, err = startManager()
 	Expect(err).NotTo(HaveOccurred())
 })
+
+// startManager starts the operator as the suite runs it.
+func startManager() (*testenv.Manager, error) {
+	return testenv.StartManager(env.Config, opConfig, 4)
+}
 
 var _ = AfterSuite(func() {
 	if mgr != nil {
