@@ -7,6 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,12 +31,14 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Ten
 		return false, fmt.Errorf("reading namespace of %s: %w", klog.KObj(t), err)
 	default:
 		if ns.Labels[silov1.TenantLabel] != t.Name {
-			return true, namespaceConflict(ns, t, obs)
+			namespaceConflict(ns, t, obs)
+			return true, nil
 		}
 		if !ns.DeletionTimestamp.IsZero() {
 			obs.blocked = &blockage{
 				reason:  silov1.NamespaceTerminatingReason,
 				message: fmt.Sprintf("namespace %s is still being deleted from an earlier Tenant; waiting for it to go", ns.Name),
+				waiting: true,
 			}
 			obs.requeueAfter = namespaceRequeue
 			return true, nil
@@ -50,8 +54,11 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Ten
 			r.event(t, corev1.EventTypeNormal, "Adopted", "Adopt", "adopted retained namespace %s and its data", ns.Name)
 		}
 	}
-	a := &applier{client: r.Client, scheme: r.Scheme}
-	_, res, err := a.apply(ctx, buildNamespace(t, &r.Config))
+	u, err := withSpecHash(buildNamespace(t, &r.Config))
+	if err != nil {
+		return false, err
+	}
+	_, res, err := r.applier().apply(ctx, u, applyOptions{createdByCreate: true})
 	if err != nil {
 		return false, fmt.Errorf("namespace of %s: %w", klog.KObj(t), err)
 	}
@@ -83,19 +90,38 @@ func (r *TenantReconciler) createNamespace(ctx context.Context, t *silov1.Tenant
 		return false, fmt.Errorf("reading namespace %s: %w", u.GetName(), err)
 	}
 	if existing.Labels[silov1.TenantLabel] != t.Name {
-		return true, namespaceConflict(existing, t, obs)
+		namespaceConflict(existing, t, obs)
+		return true, nil
 	}
 	// Ours, and the cache had not seen it yet: the watch brings it.
 	obs.requeueAfter = time.Second
 	return true, nil
 }
 
-// namespaceConflict records that the tenant namespace belongs to something else.
-func namespaceConflict(ns *corev1.Namespace, t *silov1.Tenant, obs *observation) error {
+// namespaceConflict records that the tenant namespace belongs to something else. The
+// operator cannot watch that namespace (it caches only its own), so it looks again
+// later: soon at first, then less often the longer the conflict lasts, up to
+// conflictRequeueMax.
+func namespaceConflict(ns *corev1.Namespace, t *silov1.Tenant, obs *observation) {
 	obs.blocked = &blockage{
 		reason: silov1.NamespaceConflictReason,
 		message: fmt.Sprintf("namespace %s already exists and does not belong to this Tenant (label %s=%q); "+
 			"rename the Tenant or delete that namespace", ns.Name, silov1.TenantLabel, ns.Labels[silov1.TenantLabel]),
 	}
-	return terminal(fmt.Errorf("namespace %s belongs to something else", ns.Name))
+	obs.requeueAfter = conflictRequeue(t, time.Now())
+}
+
+// Bounds of how soon a Tenant in NamespaceConflict looks again.
+const (
+	conflictRequeueMin = 5 * time.Second
+	conflictRequeueMax = 5 * time.Minute
+)
+
+// conflictRequeue is as long as the conflict has lasted so far, within bounds.
+func conflictRequeue(t *silov1.Tenant, now time.Time) time.Duration {
+	d := meta.FindStatusCondition(t.Status.Conditions, silov1.DegradedCondition)
+	if d == nil || d.Reason != silov1.NamespaceConflictReason || d.Status != metav1.ConditionTrue {
+		return conflictRequeueMin
+	}
+	return min(max(now.Sub(d.LastTransitionTime.Time), conflictRequeueMin), conflictRequeueMax)
 }

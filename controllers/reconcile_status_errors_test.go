@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -149,9 +150,17 @@ func reconcileAcme(r *TenantReconciler) (ctrl.Result, error) {
 }
 
 func TestATransientErrorNeitherFlipsReadyNorWarns(t *testing.T) {
+	// The API server times out on Deployments: Silo can neither check the app's
+	// Deployment nor read its readiness.
 	r, c, rec := fakeWithRecorder(interceptor.Funcs{
+		Get: func(ctx context.Context, cl client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			if _, ok := obj.(*appsv1.Deployment); ok {
+				return timeout
+			}
+			return cl.Get(ctx, key, obj, opts...)
+		},
 		Apply: func(ctx context.Context, cl client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
-			return timeout
+			return nil // the fake client's server-side apply is not what is under test
 		},
 	}, readyTenant())
 	if _, err := reconcileAcme(r); err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -13,6 +14,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/events"
@@ -52,6 +54,9 @@ type TenantReconciler struct {
 	Scheme    *runtime.Scheme
 	Config    Config
 	Recorder  events.EventRecorder
+
+	applierOnce sync.Once
+	shared      *applier
 }
 
 // namespaceRequeue is how soon to look again at a namespace that is still terminating.
@@ -66,7 +71,15 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("Tenant", klog.KObj(t)))
 
 	if !t.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, t)
+		orig := t.DeepCopy()
+		res, err := r.reconcileDelete(ctx, t)
+		if err != nil {
+			// The finalizer cannot finish yet: the Tenant says it is being deleted,
+			// and what holds it (one status write; a deletion that finishes at once
+			// leaves the API without one).
+			err = errors.Join(err, r.writeStatus(ctx, orig, orig.DeepCopy(), &observation{deleting: true}, err))
+		}
+		return res, err
 	}
 	if !controllerutil.ContainsFinalizer(t, silov1.TenantFinalizer) {
 		before := t.DeepCopy()
@@ -94,52 +107,81 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 }
 
 // reconcileNormal runs the phases of a live Tenant in order: namespace, fences,
-// components, clean-up, observation.
+// wiring, components, clean-up, observation. Once the namespace is there, a phase
+// that fails does not stop the next ones: the fences converge and stale children are
+// pruned even when one child cannot be written; the errors are joined.
 func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant, obs *observation) error {
 	if done, err := r.reconcileNamespace(ctx, t, obs); err != nil || done {
 		return err
 	}
 	bc := &buildContext{Tenant: t, Config: &r.Config}
-	if err := r.readWiring(ctx, bc, obs); err != nil {
-		return err
+	// Every child the Tenant wants, applied or not: pruning must spare them all.
+	wanted := map[childKey]bool{}
+	fenceErr := r.applyAll(ctx, buildIsolation(bc), wanted, nil, obs)
+	wiringErr := r.readWiring(ctx, bc, obs)
+	// Without every component's settings the app and workers cannot be built right:
+	// on a wiring error the workloads stay as they are until it reads again.
+	workloadErr := r.applyAll(ctx, buildWorkloads(bc), wanted, heldBy(bc.Held, wiringErr != nil), obs)
+	errs := []error{fenceErr, wiringErr, workloadErr}
+	if workloadErr == nil && wiringErr == nil {
+		errs = append(errs, r.resumeAutoscaling(ctx, t))
 	}
-	desired := append(buildIsolation(bc), buildWorkloads(bc)...)
-	applied, err := r.applyAll(ctx, t, desired, obs)
-	if err != nil {
-		return err
+	errs = append(errs, r.pruneStale(ctx, t, wanted), r.observe(ctx, bc, obs))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("reconciling %s: %w", klog.KObj(t), err)
 	}
-	if err := r.resumeAutoscaling(ctx, t); err != nil {
-		return err
-	}
-	if err := r.pruneStale(ctx, t, applied); err != nil {
-		return err
-	}
-	return r.observe(ctx, bc, obs)
+	return nil
 }
 
-// applyAll applies every desired child and returns their identities.
-func (r *TenantReconciler) applyAll(ctx context.Context, t *silov1.Tenant, desired []runtime.ApplyConfiguration, obs *observation) (map[childKey]bool, error) {
-	a := &applier{client: r.Client, scheme: r.Scheme}
-	applied := make(map[childKey]bool, len(desired))
+// heldBy returns which desired children to keep as they are instead of applying:
+// every one when all is set, else those of the held components.
+func heldBy(components map[string]bool, all bool) func(u *unstructured.Unstructured) bool {
+	return func(u *unstructured.Unstructured) bool {
+		return all || components[u.GetLabels()[silov1.ComponentLabel]]
+	}
+}
+
+// applyAll applies every desired child, except those hold says to keep as they are,
+// and adds each one's identity to wanted. An object Silo did not create at a child's
+// name is left alone and named in the Tenant's status; it stops nothing else.
+func (r *TenantReconciler) applyAll(ctx context.Context, desired []runtime.ApplyConfiguration, wanted map[childKey]bool,
+	hold func(u *unstructured.Unstructured) bool, obs *observation) error {
+	a := r.applier()
 	var errs []error
 	for _, d := range desired {
-		key, res, err := a.apply(ctx, d)
+		u, err := withSpecHash(d)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		applied[key] = true
-		if res != unchanged {
-			obs.changed = true
+		key := keyOf(u)
+		wanted[key] = true
+		if hold != nil && hold(u) {
+			continue
 		}
-		if res != unchanged {
+		_, res, err := a.apply(ctx, u, applyOptions{})
+		var conflict *childConflict
+		switch {
+		case errors.As(err, &conflict):
+			obs.conflict(conflict)
+			continue
+		case err != nil:
+			errs = append(errs, err)
+			continue
+		case res != unchanged:
+			obs.changed = true
 			ctrl.LoggerFrom(ctx).V(1).Info("applied child", "kind", key.gvk.Kind, "name", key.name, "created", res == created)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("applying children of %s: %w", klog.KObj(t), err)
-	}
-	return applied, nil
+	return errors.Join(errs...)
+}
+
+// applier returns the reconciler's applier, which keeps what it learns across passes.
+func (r *TenantReconciler) applier() *applier {
+	r.applierOnce.Do(func() {
+		r.shared = &applier{client: r.Client, apiReader: r.apiReader(), scheme: r.Scheme, versions: &appliedVersions{}}
+	})
+	return r.shared
 }
 
 // SetupWithManager registers the controller: it watches Tenants and every kind of

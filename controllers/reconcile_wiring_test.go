@@ -130,7 +130,7 @@ func TestReadWiringBlocksOnAMissingExternalSecret(t *testing.T) {
 		Labels: map[string]string{silov1.TenantLabel: tn.Name}},
 		Data: map[string][]byte{"REDIS_URL": []byte("redis://x")}}
 	c := fake.NewClientBuilder().WithScheme(NewScheme()).WithObjects(cache).Build()
-	r := &TenantReconciler{Client: c, Scheme: c.Scheme(), Config: DefaultConfig()}
+	r := &TenantReconciler{Client: c, APIReader: c, Scheme: c.Scheme(), Config: DefaultConfig()}
 	bc := &buildContext{Tenant: tn, Config: &r.Config}
 	obs := &observation{}
 	if err := r.readWiring(context.Background(), bc, obs); err != nil {
@@ -140,7 +140,7 @@ func TestReadWiringBlocksOnAMissingExternalSecret(t *testing.T) {
 		t.Fatalf("blocked = %+v", obs.blocked)
 	}
 	want := "the Secret silo-system/acme-db of the external database is missing: create it in the operator's namespace " +
-		"with the service's connection settings as keys (for example DATABASE_URL)"
+		"with the service's connection settings as keys (for example DATABASE_URL), labelled silo.dev/tenant=acme"
 	if obs.blocked.message != want {
 		t.Errorf("message = %q\nwant %q", obs.blocked.message, want)
 	}
