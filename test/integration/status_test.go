@@ -16,24 +16,16 @@ import (
 var _ = Describe("Honest status", func() {
 	It("recovers by itself from a NamespaceConflict once the foreign namespace is gone", func() {
 		name := uniqueName("squat")
-		foreign := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllers.NamespacePrefix + name}}
-		Expect(k8s.Create(ctx, foreign)).To(Succeed())
-		Expect(k8s.Create(ctx, newTenant(name))).To(Succeed())
-		t := &silov1.Tenant{}
-		Eventually(func(g Gomega) {
-			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
-			d := meta.FindStatusCondition(t.Status.Conditions, silov1.DegradedCondition)
-			g.Expect(d).NotTo(BeNil())
-			g.Expect(d.Reason).To(Equal(silov1.NamespaceConflictReason))
-		}).Should(Succeed())
+		t := squatTenant(name)
+		foreign := controllers.NamespaceFor(t)
 
-		removeNamespace(foreign.Name)
+		removeNamespace(foreign)
 		Eventually(func(g Gomega) {
 			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
 			g.Expect(meta.IsStatusConditionFalse(t.Status.Conditions, silov1.DegradedCondition)).To(BeTrue(),
 				"still degraded: %v", t.Status.Conditions)
 			ns := &corev1.Namespace{}
-			g.Expect(get(ns, "", foreign.Name)).To(Succeed())
+			g.Expect(get(ns, "", foreign)).To(Succeed())
 			g.Expect(ns.Labels).To(HaveKeyWithValue(silov1.TenantLabel, name))
 		}, "40s").Should(Succeed())
 	})
