@@ -58,6 +58,9 @@ type applyOptions struct {
 	// belong to Silo's Update entry, which an apply never clears; before a write
 	// that changes what Silo sends, they move to Silo's apply entry.
 	createdByCreate bool
+	// inNewNamespace says the pass created the child's namespace and has not yet
+	// granted anyone else access to it: a child the cache lacks does not exist.
+	inNewNamespace bool
 }
 
 // childConflict is an object at a child's name that Silo did not create: it is left
@@ -89,6 +92,7 @@ func (a *applier) apply(ctx context.Context, u *unstructured.Unstructured, opts 
 	key := keyOf(u)
 	result := created
 	switch err := a.client.Get(ctx, objKey, live); {
+	case apierrors.IsNotFound(err) && opts.inNewNamespace:
 	case apierrors.IsNotFound(err):
 		ours, err := a.absentOrOurs(ctx, gvk, objKey, u.GetLabels())
 		if err != nil {

@@ -156,3 +156,36 @@ func kindOf(ac runtime.ApplyConfiguration) string {
 	}
 	return ""
 }
+
+// TestTheFirstPassReadsNothingPastTheCacheAndGrantsLast proves that building a new
+// Tenant costs no read: in the namespace the pass has just created, nothing can sit at
+// a child's name, because the owners are granted access only after every child.
+func TestTheFirstPassReadsNothingPastTheCacheAndGrantsLast(t *testing.T) {
+	tn := readyTenant()
+	tn.Status = silov1.TenantStatus{}
+	tn.Spec.Owners = []silov1.Owner{{Kind: silov1.OwnerKindGroup, Name: "acme-admins"}}
+	tn.Spec.Cache = &silov1.CacheSpec{}
+	var applied []string
+	r, _, _ := fakeWithRecorder(interceptor.Funcs{
+		Apply: func(ctx context.Context, cl client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+			applied = append(applied, kindOf(obj))
+			return nil // the fake client's server-side apply is not what is under test
+		},
+	}, tn)
+	var reads int
+	r.APIReader = interceptor.NewClient(fake.NewClientBuilder().WithScheme(NewScheme()).Build(), interceptor.Funcs{
+		Get: func(ctx context.Context, cl client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			reads++
+			return cl.Get(ctx, key, obj, opts...)
+		},
+	})
+	if _, err := reconcileAcme(r); err != nil {
+		t.Fatal(err)
+	}
+	if reads != 0 {
+		t.Errorf("%d reads past the cache while building a new Tenant, want none", reads)
+	}
+	if len(applied) == 0 || applied[len(applied)-1] != "RoleBinding" {
+		t.Errorf("applied %v: the owners' RoleBinding must come last in the pass that creates the namespace", applied)
+	}
+}

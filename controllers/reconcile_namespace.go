@@ -78,6 +78,7 @@ func (r *TenantReconciler) createNamespace(ctx context.Context, t *silov1.Tenant
 	switch err := r.Create(ctx, u, client.FieldOwner(FieldOwner)); {
 	case err == nil:
 		obs.changed = true
+		obs.namespaceCreated = true
 		// No event: the Ready event tells the story; an event per creation would
 		// cost every new Tenant one more write.
 		ctrl.LoggerFrom(ctx).Info("created namespace", "namespace", u.GetName())

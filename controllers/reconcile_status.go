@@ -27,6 +27,9 @@ type observation struct {
 	// observed is true when the pass read every component's readiness; otherwise
 	// status keeps what the last pass that did read.
 	observed bool
+	// namespaceCreated is true when this pass created the namespace: nothing but
+	// what Silo puts there can be in it yet.
+	namespaceCreated bool
 	// namespaceReady is true once the namespace and its fences are applied.
 	namespaceReady bool
 	// components is the readiness of each enabled component, in status order.

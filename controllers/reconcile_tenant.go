@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -117,12 +118,13 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 	bc := &buildContext{Tenant: t, Config: &r.Config}
 	// Every child the Tenant wants, applied or not: pruning must spare them all.
 	wanted := map[childKey]bool{}
-	fenceErr := r.applyAll(ctx, buildIsolation(bc), wanted, nil, obs)
+	fences, grant := splitOwnerBinding(buildIsolation(bc), obs.namespaceCreated)
+	fenceErr := r.applyAll(ctx, fences, wanted, nil, obs)
 	wiringErr := r.readWiring(ctx, bc, obs)
 	// Without every component's settings the app and workers cannot be built right:
 	// on a wiring error the workloads stay as they are until it reads again.
 	workloadErr := r.applyAll(ctx, buildWorkloads(bc), wanted, heldBy(bc.Held, wiringErr != nil), obs)
-	errs := []error{fenceErr, wiringErr, workloadErr}
+	errs := []error{fenceErr, wiringErr, workloadErr, r.applyAll(ctx, grant, wanted, nil, obs)}
 	if workloadErr == nil && wiringErr == nil {
 		errs = append(errs, r.resumeAutoscaling(ctx, t))
 	}
@@ -131,6 +133,24 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 		return fmt.Errorf("reconciling %s: %w", klog.KObj(t), err)
 	}
 	return nil
+}
+
+// splitOwnerBinding takes the owners' RoleBinding out of the fences when the pass
+// has just created the namespace: granted last, the owners can put nothing in the new
+// namespace before Silo has created every child, so none of them needs to be looked
+// up past the cache first (the pass that builds a Tenant sends no read).
+func splitOwnerBinding(fences []runtime.ApplyConfiguration, newNamespace bool) (rest, grant []runtime.ApplyConfiguration) {
+	if !newNamespace {
+		return fences, nil
+	}
+	for _, f := range fences {
+		if rb, ok := f.(*rbacv1ac.RoleBindingApplyConfiguration); ok && rb.Name != nil && *rb.Name == OwnerRoleBindingName {
+			grant = append(grant, f)
+			continue
+		}
+		rest = append(rest, f)
+	}
+	return rest, grant
 }
 
 // heldBy returns which desired children to keep as they are instead of applying:
@@ -159,7 +179,7 @@ func (r *TenantReconciler) applyAll(ctx context.Context, desired []runtime.Apply
 		if hold != nil && hold(u) {
 			continue
 		}
-		_, res, err := a.apply(ctx, u, applyOptions{})
+		_, res, err := a.apply(ctx, u, applyOptions{inNewNamespace: obs.namespaceCreated})
 		var conflict *childConflict
 		switch {
 		case errors.As(err, &conflict):

@@ -136,11 +136,9 @@ func (r *TenantReconciler) ensureCredentials(ctx context.Context, t *silov1.Tena
 	s := &corev1.Secret{}
 	err := r.Get(ctx, key, s)
 	if apierrors.IsNotFound(err) {
-		// The cache holds only Silo's Secrets: look past it before creating one.
-		err = r.apiReader().Get(ctx, key, s)
-		if apierrors.IsNotFound(err) {
-			s, err = r.createCredentials(ctx, t, c)
-		}
+		// The cache holds only Silo's Secrets: a Secret someone else created at this
+		// name makes the create fail, and is then read from the API server.
+		s, err = r.createCredentials(ctx, t, c)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("credentials of %s: %w", klog.KObj(t), err)
