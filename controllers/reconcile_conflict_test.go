@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -128,8 +129,12 @@ func TestReconcileLeavesAPlantedObjectAloneAndGoesOn(t *testing.T) {
 	}, tn, ns)
 	// The cache holds only labelled objects: the planted one is only on the API server.
 	r.APIReader = apiServer
-	if _, err := reconcileAcme(r); err != nil {
+	res, err := reconcileAcme(r)
+	if err != nil {
 		t.Fatalf("a planted object must not fail the pass: %v", err)
+	}
+	if res.RequeueAfter <= 0 {
+		t.Errorf("no requeue: the planted object's deletion is not watched, so the Tenant would never look again")
 	}
 	for _, k := range appliedKinds {
 		if k == "PodDisruptionBudget" {
@@ -187,5 +192,31 @@ func TestTheFirstPassReadsNothingPastTheCacheAndGrantsLast(t *testing.T) {
 	}
 	if len(applied) == 0 || applied[len(applied)-1] != "RoleBinding" {
 		t.Errorf("applied %v: the owners' RoleBinding must come last in the pass that creates the namespace", applied)
+	}
+}
+
+func TestRecheckAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	degradedSince := func(reason string, ago time.Duration) *silov1.Tenant {
+		tn := testTenant()
+		tn.Status.Conditions = []metav1.Condition{{Type: silov1.DegradedCondition, Status: metav1.ConditionTrue,
+			Reason: reason, LastTransitionTime: metav1.NewTime(now.Add(-ago))}}
+		return tn
+	}
+	tests := map[string]struct {
+		tenant *silov1.Tenant
+		want   time.Duration
+	}{
+		"a new conflict: soon":              {testTenant(), recheckMin},
+		"a conflict of 40s: in 40s":         {degradedSince(silov1.ChildConflictReason, 40*time.Second), 40 * time.Second},
+		"a conflict of a day: at most":      {degradedSince(silov1.ChildConflictReason, 24*time.Hour), recheckMax},
+		"degraded for another reason: soon": {degradedSince(silov1.ExternalSecretMissingReason, time.Hour), recheckMin},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := recheckAfter(tc.tenant, silov1.ChildConflictReason, now); got != tc.want {
+				t.Errorf("recheckAfter = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -31,7 +31,7 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Ten
 		return false, fmt.Errorf("reading namespace of %s: %w", klog.KObj(t), err)
 	default:
 		if ns.Labels[silov1.TenantLabel] != t.Name {
-			namespaceConflict(ns, t, obs)
+			namespaceConflict(ns, obs)
 			return true, nil
 		}
 		if !ns.DeletionTimestamp.IsZero() {
@@ -91,7 +91,7 @@ func (r *TenantReconciler) createNamespace(ctx context.Context, t *silov1.Tenant
 		return false, fmt.Errorf("reading namespace %s: %w", u.GetName(), err)
 	}
 	if existing.Labels[silov1.TenantLabel] != t.Name {
-		namespaceConflict(existing, t, obs)
+		namespaceConflict(existing, obs)
 		return true, nil
 	}
 	// Ours, and the cache had not seen it yet: the watch brings it.
@@ -100,29 +100,30 @@ func (r *TenantReconciler) createNamespace(ctx context.Context, t *silov1.Tenant
 }
 
 // namespaceConflict records that the tenant namespace belongs to something else. The
-// operator cannot watch that namespace (it caches only its own), so it looks again
-// later: soon at first, then less often the longer the conflict lasts, up to
-// conflictRequeueMax.
-func namespaceConflict(ns *corev1.Namespace, t *silov1.Tenant, obs *observation) {
+// operator cannot watch that namespace (it caches only its own): it looks again later.
+func namespaceConflict(ns *corev1.Namespace, obs *observation) {
 	obs.blocked = &blockage{
 		reason: silov1.NamespaceConflictReason,
 		message: fmt.Sprintf("namespace %s already exists and does not belong to this Tenant (label %s=%q); "+
 			"rename the Tenant or delete that namespace", ns.Name, silov1.TenantLabel, ns.Labels[silov1.TenantLabel]),
+		recheck: true,
 	}
-	obs.requeueAfter = conflictRequeue(t, time.Now())
 }
 
-// Bounds of how soon a Tenant in NamespaceConflict looks again.
+// Bounds of how soon a Tenant blocked by something the operator does not watch looks
+// again.
 const (
-	conflictRequeueMin = 5 * time.Second
-	conflictRequeueMax = 5 * time.Minute
+	recheckMin = 5 * time.Second
+	recheckMax = 5 * time.Minute
 )
 
-// conflictRequeue is as long as the conflict has lasted so far, within bounds.
-func conflictRequeue(t *silov1.Tenant, now time.Time) time.Duration {
+// recheckAfter is how soon to look again at a problem nothing watched will report
+// gone: as long as the Tenant has been Degraded for it so far, within bounds (soon
+// at first, rarely for a conflict nobody resolves).
+func recheckAfter(t *silov1.Tenant, reason string, now time.Time) time.Duration {
 	d := meta.FindStatusCondition(t.Status.Conditions, silov1.DegradedCondition)
-	if d == nil || d.Reason != silov1.NamespaceConflictReason || d.Status != metav1.ConditionTrue {
-		return conflictRequeueMin
+	if d == nil || d.Reason != reason || d.Status != metav1.ConditionTrue {
+		return recheckMin
 	}
-	return min(max(now.Sub(d.LastTransitionTime.Time), conflictRequeueMin), conflictRequeueMax)
+	return min(max(now.Sub(d.LastTransitionTime.Time), recheckMin), recheckMax)
 }

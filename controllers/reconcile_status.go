@@ -54,6 +54,10 @@ type blockage struct {
 	// waiting is true when the problem goes away by itself (an old namespace still
 	// terminating): the operator is still progressing.
 	waiting bool
+	// recheck is true when nothing the operator watches tells it the problem is
+	// gone (a foreign namespace or object it does not cache was deleted): it looks
+	// again later by itself.
+	recheck bool
 }
 
 // block records a problem. The first problem's reason names the condition; the
@@ -69,6 +73,7 @@ func (o *observation) block(reason, message string) {
 // conflict records an object Silo did not create at the name of one of its children.
 func (o *observation) conflict(c *childConflict) {
 	o.block(silov1.ChildConflictReason, c.Error())
+	o.blocked.recheck = true
 }
 
 // observe reads the readiness and endpoint of every component and the quota usage

@@ -104,6 +104,9 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	}()
 
 	reterr = r.reconcileNormal(ctx, t, obs)
+	if b := obs.blocked; b != nil && b.recheck {
+		obs.requeueAfter = recheckAfter(t, b.reason, time.Now())
+	}
 	return ctrl.Result{RequeueAfter: obs.requeueAfter}, reterr
 }
 
