@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -55,6 +56,10 @@ func run() error {
 	flag.StringVar(&cfg.IngressNamespace, "ingress-namespace", cfg.IngressNamespace, "namespace of the ingress controller allowed to reach tenant apps")
 	flag.StringVar(&cfg.DNSNamespace, "dns-namespace", cfg.DNSNamespace, "namespace of cluster DNS")
 	flag.Var(&regionClasses, "region-storage-class", "region=storageclass for volumes of Tenants placed in region (repeatable)")
+	var quota, limits, requests stringList
+	flag.Var(&quota, "default-quota", "name=quantity of the quota for Tenants that leave it unset, e.g. cpu=4 or requests.storage=50Gi (repeatable)")
+	flag.Var(&limits, "default-container-limit", "name=quantity of the limit for containers that set none: cpu, memory, ephemeral-storage (repeatable)")
+	flag.Var(&requests, "default-container-request", "name=quantity of the request for containers that set none: cpu, memory, ephemeral-storage (repeatable)")
 	zapOpts := zap.Options{TimeEncoder: zapcore.RFC3339TimeEncoder}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -65,6 +70,21 @@ func run() error {
 		return err
 	}
 	cfg.RegionStorageClasses = classes
+	for _, d := range []struct {
+		flag  string
+		pairs []string
+		into  *corev1.ResourceList
+	}{
+		{"--default-quota", quota, &cfg.DefaultQuota},
+		{"--default-container-limit", limits, &cfg.DefaultLimits},
+		{"--default-container-request", requests, &cfg.DefaultRequests},
+	} {
+		l, err := controllers.ParseResourceList(d.pairs, *d.into)
+		if err != nil {
+			return fmt.Errorf("%s: %w", d.flag, err)
+		}
+		*d.into = l
+	}
 
 	restCfg, err := ctrl.GetConfig()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/clock"
 )
 
 // FieldOwner is the server-side apply field manager for everything Silo writes.
@@ -27,6 +28,12 @@ type Config struct {
 	DNSNamespace string
 	// DefaultQuota is the hard quota for fields a Tenant leaves unset.
 	DefaultQuota corev1.ResourceList
+	// DefaultLimits and DefaultRequests are the namespace LimitRange's defaults for
+	// containers that set none (cpu, memory, ephemeral-storage).
+	DefaultLimits, DefaultRequests corev1.ResourceList
+	// Clock tells the time for rollout deadlines and soaks; nil is the real clock.
+	// Tests set a fake one.
+	Clock clock.PassiveClock
 }
 
 // Images are the default images of the managed components, pinned by tag.
@@ -59,7 +66,46 @@ func DefaultConfig() Config {
 			corev1.ResourceConfigMaps:             resource.MustParse("50"),
 			corev1.ResourcePersistentVolumeClaims: resource.MustParse("20"),
 		},
+		// Small enough that a pod without resources still fits the quota, large
+		// enough to start a typical process.
+		DefaultLimits: corev1.ResourceList{
+			corev1.ResourceCPU:              resource.MustParse("500m"),
+			corev1.ResourceMemory:           resource.MustParse("512Mi"),
+			corev1.ResourceEphemeralStorage: resource.MustParse("1Gi"),
+		},
+		DefaultRequests: corev1.ResourceList{
+			corev1.ResourceCPU:              resource.MustParse("100m"),
+			corev1.ResourceMemory:           resource.MustParse("128Mi"),
+			corev1.ResourceEphemeralStorage: resource.MustParse("100Mi"),
+		},
 	}
+}
+
+// ParseResourceList overrides entries of base with "name=quantity" pairs, as given
+// to --default-quota, --default-container-limit and --default-container-request;
+// names must be among base's.
+func ParseResourceList(pairs []string, base corev1.ResourceList) (corev1.ResourceList, error) {
+	out := base.DeepCopy()
+	for _, p := range pairs {
+		name, value, ok := strings.Cut(p, "=")
+		q, err := resource.ParseQuantity(value)
+		if !ok || err != nil || q.Sign() <= 0 {
+			return nil, fmt.Errorf("invalid resource %q: want name=quantity with a positive quantity, for example cpu=4 or memory=8Gi", p)
+		}
+		if _, known := base[corev1.ResourceName(name)]; !known {
+			return nil, fmt.Errorf("unknown resource %q in %q: want one of %s", name, p, strings.Join(sortedKeys(resourceNames(base)), ", "))
+		}
+		out[corev1.ResourceName(name)] = q
+	}
+	return out, nil
+}
+
+func resourceNames(l corev1.ResourceList) map[string]bool {
+	out := make(map[string]bool, len(l))
+	for k := range l {
+		out[string(k)] = true
+	}
+	return out
 }
 
 // StorageClassFor returns the StorageClass for volumes in region, or "" for the

@@ -56,17 +56,6 @@ func buildResourceQuota(t *silov1.Tenant, cfg *Config) *corev1ac.ResourceQuotaAp
 		WithSpec(corev1ac.ResourceQuotaSpec().WithHard(quotaHard(t, cfg)))
 }
 
-// Container defaults of the LimitRange: small enough that a pod without resources
-// still fits the quota, large enough to start a typical process.
-var (
-	limitDefaultCPU        = resource.MustParse("500m")
-	limitDefaultMemory     = resource.MustParse("512Mi")
-	limitDefaultEphemeral  = resource.MustParse("1Gi")
-	requestDefaultCPU      = resource.MustParse("100m")
-	requestDefaultMemory   = resource.MustParse("128Mi")
-	requestDefaultEphemera = resource.MustParse("100Mi")
-)
-
 // buildLimitRange returns the namespace's LimitRange: defaults for containers that
 // set no resources (so they are admitted under the quota), and a per-container cap of
 // the whole quota, so one container cannot ask for more than the tenant has.
@@ -80,14 +69,14 @@ func buildLimitRange(t *silov1.Tenant, cfg *Config) *corev1ac.LimitRangeApplyCon
 			corev1ac.LimitRangeItem().
 				WithType(corev1.LimitTypeContainer).
 				WithDefault(corev1.ResourceList{
-					corev1.ResourceCPU:              minQuantity(limitDefaultCPU, maxCPU),
-					corev1.ResourceMemory:           minQuantity(limitDefaultMemory, maxMemory),
-					corev1.ResourceEphemeralStorage: limitDefaultEphemeral,
+					corev1.ResourceCPU:              minQuantity(cfg.DefaultLimits[corev1.ResourceCPU], maxCPU),
+					corev1.ResourceMemory:           minQuantity(cfg.DefaultLimits[corev1.ResourceMemory], maxMemory),
+					corev1.ResourceEphemeralStorage: cfg.DefaultLimits[corev1.ResourceEphemeralStorage],
 				}).
 				WithDefaultRequest(corev1.ResourceList{
-					corev1.ResourceCPU:              minQuantity(requestDefaultCPU, maxCPU),
-					corev1.ResourceMemory:           minQuantity(requestDefaultMemory, maxMemory),
-					corev1.ResourceEphemeralStorage: requestDefaultEphemera,
+					corev1.ResourceCPU:              minQuantity(cfg.DefaultRequests[corev1.ResourceCPU], maxCPU),
+					corev1.ResourceMemory:           minQuantity(cfg.DefaultRequests[corev1.ResourceMemory], maxMemory),
+					corev1.ResourceEphemeralStorage: cfg.DefaultRequests[corev1.ResourceEphemeralStorage],
 				}).
 				WithMax(corev1.ResourceList{
 					corev1.ResourceCPU:    maxCPU,

@@ -111,7 +111,7 @@ func TestBuildNetworkPolicies(t *testing.T) {
 		},
 		"internet egress when asked; ingress to the app's port": {
 			tenant: tenant("a", func(t *silov1.Tenant) {
-				t.Spec.Network.AllowInternetEgress = true
+				t.Spec.Network.AllowInternetEgress = ptr.To(true)
 				t.Spec.App.Port = 3000
 			}),
 			wantNames: []string{NetpolDefaultDeny, NetpolAllowNamespace, NetpolAllowDNS, NetpolAllowIngress, NetpolAllowInternet},

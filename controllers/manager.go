@@ -3,6 +3,8 @@ package controllers
 import (
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -33,6 +35,10 @@ func CacheOptions(cfg *Config) cache.Options {
 	managed := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{silov1.ManagedByLabel: silov1.ManagedByValue})}
 	forATenant := labels.NewSelector().Add(mustRequirement(silov1.TenantLabel, selection.Exists))
 	byObject := map[client.Object]cache.ByObject{&corev1.Namespace{}: managed}
+	// Migration Jobs, and the class revisions in the operator's namespace.
+	byObject[&batchv1.Job{}] = managed
+	byObject[&appsv1.ControllerRevision{}] = cache.ByObject{Label: managed.Label,
+		Namespaces: map[string]cache.Config{cfg.OperatorNamespace: {}}}
 	for _, obj := range ownedTypes() {
 		byObject[obj] = managed
 		if _, ok := obj.(*corev1.Secret); ok {
@@ -77,8 +83,21 @@ func NewManager(restCfg *rest.Config, cfg Config, opts ctrl.Options, concurrency
 		Config:    cfg,
 		Recorder:  mgr.GetEventRecorder("silo"),
 	}
+	if err := indexTenantsByClass(mgr); err != nil {
+		return nil, fmt.Errorf("indexing Tenants by class: %w", err)
+	}
 	if err := r.SetupWithManager(mgr, concurrency); err != nil {
 		return nil, fmt.Errorf("setting up the tenant controller: %w", err)
+	}
+	cr := &TenantClassReconciler{
+		Client:   mgr.GetClient(),
+		Scheme:   mgr.GetScheme(),
+		Config:   cfg,
+		Recorder: mgr.GetEventRecorder("silo"),
+		Clock:    cfg.Clock,
+	}
+	if err := cr.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the tenant class controller: %w", err)
 	}
 	return mgr, nil
 }

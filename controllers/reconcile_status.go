@@ -45,6 +45,10 @@ type observation struct {
 	deleting bool
 	// requeueAfter asks to look again later (nothing is watched that would tell).
 	requeueAfter time.Duration
+	// class and classRevision are the class and revision the pass rendered.
+	class, classRevision string
+	// workloadsWritten are the Deployments and StatefulSets the pass wrote.
+	workloadsWritten map[string]bool
 }
 
 // blockage is a problem shown in the Degraded condition.
@@ -242,6 +246,7 @@ func computeStatus(t *silov1.Tenant, obs *observation, reconcileErr error) silov
 	if reconcileErr == nil && obs.blocked == nil && !obs.deleting {
 		st.ObservedGeneration = t.Generation
 	}
+	st.Class, st.ClassRevision = classStatus(t, obs, reconcileErr)
 	st.Conditions = []metav1.Condition{readyC, progressing, degraded}
 	return st
 }

@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -115,6 +116,11 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 // that fails does not stop the next ones: the fences converge and stale children are
 // pruned even when one child cannot be written; the errors are joined.
 func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant, obs *observation) error {
+	// From here on t is the effective spec: its class's revision with its own fields on top.
+	t, err := r.resolveClass(ctx, t, obs)
+	if err != nil || t == nil {
+		return err
+	}
 	if done, err := r.reconcileNamespace(ctx, t, obs); err != nil || done {
 		return err
 	}
@@ -124,17 +130,30 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 	fences, grant := splitOwnerBinding(buildIsolation(bc), obs.namespaceCreated)
 	fenceErr := r.applyAll(ctx, fences, wanted, nil, obs)
 	wiringErr := r.readWiring(ctx, bc, obs)
-	// Without every component's settings the app and workers cannot be built right:
-	// on a wiring error the workloads stay as they are until it reads again.
-	workloadErr := r.applyAll(ctx, buildWorkloads(bc), wanted, heldBy(bc.Held, wiringErr != nil), obs)
-	errs := []error{fenceErr, wiringErr, workloadErr, r.applyAll(ctx, grant, wanted, nil, obs)}
-	if workloadErr == nil && wiringErr == nil {
+	mig, migErr := r.reconcileMigration(ctx, bc, obs)
+	if mig != nil && mig.hold != "" {
+		bc.Tenant = holdImage(bc.Tenant, mig.hold)
+		obs.classRevision = runningRevision(t, obs.class)
+	}
+	keep, guardErr := r.guardDatabaseMajor(ctx, bc.Tenant, obs)
+	if keep != "" {
+		bc.Tenant = bc.Tenant.DeepCopy()
+		bc.Tenant.Spec.Database.Version = keep
+	}
+	// Without every component's settings, the migration's verdict and the database
+	// guard's, the workloads cannot be built right: they stay as they are until those
+	// read again.
+	holdAll := wiringErr != nil || migErr != nil || guardErr != nil
+	workloadErr := r.applyAll(ctx, buildWorkloads(bc), wanted, heldBy(bc.Held, holdAll), obs)
+	errs := []error{fenceErr, wiringErr, migErr, guardErr, workloadErr, r.applyAll(ctx, grant, wanted, nil, obs)}
+	if !holdAll && workloadErr == nil {
 		errs = append(errs, r.resumeAutoscaling(ctx, t))
 	}
 	errs = append(errs, r.pruneStale(ctx, t, wanted), r.observe(ctx, bc, obs))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("reconciling %s: %w", klog.KObj(t), err)
 	}
+	obs.rolloutAware(mig)
 	return nil
 }
 
@@ -193,6 +212,7 @@ func (r *TenantReconciler) applyAll(ctx context.Context, desired []runtime.Apply
 			continue
 		case res != unchanged:
 			obs.changed = true
+			obs.wrote(key)
 			ctrl.LoggerFrom(ctx).V(1).Info("applied child", "kind", key.gvk.Kind, "name", key.name, "created", res == created)
 		}
 	}
@@ -224,6 +244,10 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) e
 	}
 	// External service Secrets live in the operator's namespace, owned by nobody.
 	b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForExternalSecret))
+	// Migration Jobs are not pruned with the other children (a failed one is kept),
+	// and a class matters to the Tenants that wait for it.
+	b = b.Owns(&batchv1.Job{}).
+		Watches(&silov1.TenantClass{}, handler.EnqueueRequestsFromMapFunc(r.tenantsWaitingForClass))
 	return b.Complete(r)
 }
 

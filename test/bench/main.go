@@ -2,6 +2,9 @@
 // (envtest) and puts its provisioning time next to the API server's own ceiling for
 // the same work. `make bench` runs it; see docs/benchmarks.md.
 //
+// `go run ./test/bench rollout` (make bench-rollout) measures a class rollout instead
+// (rollout.go).
+//
 // Settings come from the environment:
 //
 //	BENCH_TENANTS        Tenants to provision (default 50)
@@ -51,6 +54,13 @@ import (
 
 func main() {
 	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
+	if len(os.Args) > 1 && os.Args[1] == "rollout" {
+		if err := runRollout(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	res, err := run(context.Background())
 	if res != nil {
 		fmt.Println(res.table())

@@ -85,6 +85,21 @@ var _ = Describe("Silo guardrails", func() {
 		expectPolicyRefusal(ownerB.Update(ctx, cm), "silo-tenant-managed-objects", "only the operator may set it")
 	})
 
+	check("SILO-MO-4", "nobody but the operator may pass a Job for a migration Job of Silo's (the managed-by label); an owner's own Job is fine", func() {
+		pod := restrictedPod(nsB, "", imageB)
+		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+		job := &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Name: "migrate-pretend", Namespace: nsB,
+				Labels: map[string]string{silov1.ManagedByLabel: silov1.ManagedByValue, silov1.ComponentLabel: controllers.MigrationComponent}},
+			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: pod.Spec}},
+		}
+		expectPolicyRefusal(ownerB.Create(ctx, job), "silo-tenant-managed-objects",
+			"only the operator may set it; remove it from Job migrate-pretend")
+		job.Labels = nil
+		job.Name = "own-batch"
+		Expect(ownerB.Create(ctx, job)).To(Succeed())
+	})
+
 	check("SILO-MO-3", "the fences leave Kubernetes' own quota accounting alone: the quota controller and the API server still write quota status", func() {
 		t := createTenant(newTenant("conformance-accounting", "owner-acc@conformance.example"))
 		DeferCleanup(func() { _ = admin.Delete(ctx, t) })

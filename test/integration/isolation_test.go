@@ -95,10 +95,10 @@ var _ = Describe("A Tenant's isolated namespace", func() {
 	})
 
 	It("adds internet egress only when the Tenant asks for it, and removes it when it stops asking", func() {
-		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Network.AllowInternetEgress = true })
+		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Network.AllowInternetEgress = ptr.To(true) })
 		Eventually(get).WithArguments(&networkingv1.NetworkPolicy{}, ns, controllers.NetpolAllowInternet).Should(Succeed())
 
-		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Network.AllowInternetEgress = false })
+		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Network.AllowInternetEgress = ptr.To(false) })
 		Eventually(func() bool {
 			return isNotFound(get(&networkingv1.NetworkPolicy{}, ns, controllers.NetpolAllowInternet))
 		}).Should(BeTrue())

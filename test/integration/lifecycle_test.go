@@ -29,12 +29,12 @@ var _ = Describe("Tenant deletion", func() {
 		Expect(n.DeletionTimestamp).NotTo(BeNil(), "the namespace was not deleted")
 	})
 
-	It("keeps the namespace when deletionPolicy is Retain, and a new Tenant of the same name adopts it", func() {
+	It("keeps the namespace when deletionPolicy is unset (Retain), and a new Tenant of the same name adopts it", func() {
 		name := uniqueName("keep")
 		t := newTenant(name)
 		t.Spec.Owners = []silov1.Owner{{Kind: silov1.OwnerKindUser, Name: "carol"}}
 		t = createTenant(t)
-		Expect(t.Spec.DeletionPolicy).To(Equal(silov1.DeletionPolicyRetain))
+		Expect(t.Spec.DeletionPolicy).To(BeEmpty(), "unset means Retain")
 		ns := controllers.NamespaceFor(t)
 		Expect(k8s.Delete(ctx, t)).To(Succeed())
 		Eventually(func() bool { return isNotFound(k8s.Get(ctx, client.ObjectKey{Name: name}, &silov1.Tenant{})) }).Should(BeTrue())
@@ -96,7 +96,7 @@ func squatTenant(name string) *silov1.Tenant {
 }
 
 var _ = Describe("kubectl get tenants", func() {
-	It("shows the Namespace, Phase, Ready, Components and Age columns, and Region at -o wide", func() {
+	It("shows the Namespace, Phase, Ready, Components and Age columns, and Region and Class at -o wide", func() {
 		t := newTenant(uniqueName("table"))
 		t.Spec.Placement.Region = "eu-west-1"
 		createTenant(t)
@@ -113,8 +113,9 @@ var _ = Describe("kubectl get tenants", func() {
 			names = append(names, c.Name)
 			wide[c.Name] = c.Priority > 0
 		}
-		Expect(names).To(Equal([]string{"Name", "Namespace", "Phase", "Ready", "Components", "Age", "Region"}))
+		Expect(names).To(Equal([]string{"Name", "Namespace", "Phase", "Ready", "Components", "Age", "Region", "Class"}))
 		Expect(wide["Region"]).To(BeTrue(), "Region shows only with -o wide")
+		Expect(wide["Class"]).To(BeTrue(), "Class shows only with -o wide")
 		Expect(wide["Phase"]).To(BeFalse())
 		var row []any
 		for _, r := range table.Rows {

@@ -202,7 +202,7 @@ var _ = Describe("No write when nothing changed, beside other managers", func() 
 		Expect(k8s.Patch(ctx, d, client.MergeFrom(before), otherManager)).To(Succeed())
 		t = waitSettled(t.Name)
 
-		restartOperator()
+		restartOperator(nil)
 		writes := tenantWrites(t)
 		reconcileAgain(t, 2)
 		Expect(tenantWrites(t)).To(Equal(writes), "the restarted operator wrote: %v", mgr.Requests.Snapshot())
@@ -294,13 +294,4 @@ func injectToleration(ns string) {
 		g.Expect(k8s.Update(ctx, d, client.DryRunAll)).To(Succeed())
 		g.Expect(d.Spec.Template.Spec.Tolerations).To(ContainElement(HaveField("Key", "example.com/injected")))
 	}).Should(Succeed())
-}
-
-// restartOperator stops the operator and starts a new one, with empty caches.
-func restartOperator() {
-	GinkgoHelper()
-	Expect(mgr.Stop()).To(Succeed())
-	var err error
-	mgr, err = startManager()
-	Expect(err).NotTo(HaveOccurred())
 }

@@ -32,8 +32,8 @@ var _ = Describe("Tenant validation in the CRD", func() {
 			"metadata.name must be at most 40 characters"),
 		Entry("a name that is not a DNS label", "Acme.Corp", func(*silov1.Tenant) {},
 			"metadata.name must be a DNS label"),
-		Entry("no app image", "no-image", func(t *silov1.Tenant) { t.Spec.App.Image = "" },
-			"spec.app.image"),
+		Entry("no app image and no class", "no-image", func(t *silov1.Tenant) { t.Spec.App.Image = "" },
+			"app.image is required unless the Tenant names a class that provides it"),
 		Entry("a negative CPU quota", "neg-cpu", func(t *silov1.Tenant) { t.Spec.Quota.CPU = ptr.To(resource.MustParse("-1")) },
 			"quota.cpu must be a positive quantity"),
 		Entry("a zero memory quota", "zero-mem", func(t *silov1.Tenant) { t.Spec.Quota.Memory = ptr.To(resource.MustParse("0")) },
@@ -67,11 +67,11 @@ var _ = Describe("Tenant validation in the CRD", func() {
 			"spec.placement.region"),
 	)
 
-	It("accepts a minimal Tenant and defaults its deletion policy to Retain and Pod Security to restricted", func() {
+	It("accepts a minimal Tenant and leaves deletionPolicy and podSecurity unset, so a class can provide them", func() {
 		t := newTenant(uniqueName("defaults"))
 		Expect(k8s.Create(ctx, t, client.DryRunAll)).To(Succeed())
-		Expect(t.Spec.DeletionPolicy).To(Equal(silov1.DeletionPolicyRetain))
-		Expect(t.Spec.Isolation.PodSecurity).To(Equal(silov1.PodSecurityRestricted))
+		Expect(t.Spec.DeletionPolicy).To(BeEmpty())
+		Expect(t.Spec.Isolation.PodSecurity).To(BeEmpty())
 	})
 
 	It("refuses to move a Tenant to another region once set", func() {

@@ -58,20 +58,7 @@ var _ = Describe("Tenant credentials", func() {
 		Expect(cache.Spec.Template.Spec.Containers[0].Image).To(Equal("docker.io/valkey/valkey:8.1.4-alpine"))
 
 		By("restarting the operator")
-		Expect(mgr.Stop()).To(Succeed())
-		stopped := mgr
-		DeferCleanup(func() {
-			// Leave the suite a running operator even if this spec fails half-way.
-			if mgr == stopped {
-				var err error
-				mgr, err = testenv.StartManager(env.Config, opConfig, 4)
-				Expect(err).NotTo(HaveOccurred())
-			}
-		})
-		mutateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Workers.Replicas = ptr.To(int32(3)) })
-		var err error
-		mgr, err = testenv.StartManager(env.Config, opConfig, 4)
-		Expect(err).NotTo(HaveOccurred())
+		restartOperator(func() { mutateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Workers.Replicas = ptr.To(int32(3)) }) })
 		t = waitReconciled(t.Name)
 		workers := &appsv1.Deployment{}
 		Expect(get(workers, ns, controllers.WorkersName)).To(Succeed())
