@@ -29,6 +29,10 @@ type buildContext struct {
 	// (settingsData). buildWorkloads computes them before it builds the components:
 	// the app's and the workers' pod templates carry their hash.
 	Settings map[string][]byte
+	// Held are the components whose credentials the reconciler could not read (an
+	// object Silo did not create sits at their name): they are neither built nor
+	// wired into the connection settings, and their children stay as they are.
+	Held map[string]bool
 }
 
 // component is one part of a tenant environment (app, workers, queue, ...): a pure
@@ -109,6 +113,9 @@ func (c *component) desired(bc *buildContext) []runtime.ApplyConfiguration {
 // settings: the keys of an external service's Secret as they are, or the managed
 // component's own settings.
 func (c *component) connectionSettings(bc *buildContext) map[string]string {
+	if bc.Held[c.name] {
+		return nil
+	}
 	if c.externalService(bc.Tenant) != nil {
 		out := map[string]string{}
 		for k, v := range bc.External[c.name] {
@@ -131,6 +138,9 @@ func (c *component) status(ctx context.Context, r client.Reader, bc *buildContex
 				bc.Config.OperatorNamespace, ext.SecretName)}, nil
 		}
 		return silov1.ComponentStatus{Name: c.name, Ready: true}, nil
+	}
+	if bc.Held[c.name] {
+		return silov1.ComponentStatus{Name: c.name, Message: "held back: see the Degraded condition"}, nil
 	}
 	return c.observe(ctx, r, bc)
 }

@@ -58,10 +58,10 @@ func (r *TenantReconciler) guardDatabaseMajor(ctx context.Context, t *silov1.Ten
 	if running == "" || from == to {
 		return "", nil
 	}
-	obs.blocked = &blockage{reason: silov1.DatabaseMajorUpgradeReason, message: fmt.Sprintf(
+	obs.block(silov1.DatabaseMajorUpgradeReason, fmt.Sprintf(
 		"the database would move from PostgreSQL %s (%s) to %s (%s), which cannot read the old data directory: it stays on %s. "+
 			"Upgrade the data with pg_upgrade (or a dump and restore), then set spec.database.allowMajorVersionUpgrade: true; "+
-			"or set spec.database.version to a %s.x tag", from, running, to, want, running, from)}
+			"or set spec.database.version to a %s.x tag", from, running, to, want, running, from))
 	_, tag, _ := strings.Cut(running[strings.LastIndex(running, "/")+1:], ":")
 	return tag, nil
 }

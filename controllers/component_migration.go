@@ -104,8 +104,11 @@ func (r *TenantReconciler) reconcileMigration(ctx context.Context, bc *buildCont
 		}
 	}
 	if job == nil {
-		a := &applier{client: r.Client, scheme: r.Scheme}
-		if _, _, err := a.apply(ctx, desired); err != nil {
+		u, err := withSpecHash(desired)
+		if err != nil {
+			return nil, err
+		}
+		if _, _, err := r.applier().apply(ctx, u, applyOptions{}); err != nil {
 			return nil, fmt.Errorf("creating migration Job of %s: %w", klog.KObj(t), err)
 		}
 		obs.changed = true
@@ -117,9 +120,9 @@ func (r *TenantReconciler) reconcileMigration(ctx context.Context, bc *buildCont
 	case jobSucceeded(job):
 		return &migration{}, nil
 	case jobFinished(job):
-		obs.blocked = &blockage{reason: silov1.MigrationFailedReason, message: fmt.Sprintf(
+		obs.block(silov1.MigrationFailedReason, fmt.Sprintf(
 			"the migration to %s failed (%s): the app stays on %s. See `kubectl logs -n %s job/%s`; fix the image or the "+
-				"command, or delete the Job to run it again", want, jobFailure(job), running, NamespaceFor(t), name)}
+				"command, or delete the Job to run it again", want, jobFailure(job), running, NamespaceFor(t), name))
 		return &migration{hold: running}, r.cleanUpMigrations(ctx, jobs.Items, name)
 	default:
 		return &migration{hold: running, running: fmt.Sprintf("migration Job %s to %s is running", name, want)}, nil

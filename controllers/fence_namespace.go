@@ -4,7 +4,6 @@ import (
 	"sort"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
@@ -100,37 +99,6 @@ func allowedImagePrefixes(t *silov1.Tenant, cfg *Config) []string {
 	}
 	sort.Strings(platform)
 	return append(out, platform...)
-}
-
-// namespacePolicyLabels and namespacePolicyAnnotations are the keys buildNamespace
-// writes only for some Tenants: the policy inputs.
-var (
-	namespacePolicyLabels      = []string{silov1.NamespaceNodePoolLabel, silov1.NamespaceRegionLabel}
-	namespacePolicyAnnotations = []string{
-		silov1.RuntimeClassAnnotation, silov1.AllowedRegistriesAnnotation, silov1.IngressHostAnnotation,
-		silov1.AllowedPriorityClassesAnnotation, silov1.AllowedTolerationsAnnotation,
-		silov1.AllowedIngressAnnotationsAnnotation, silov1.IngressClassAnnotation, silov1.DeletionProtectionAnnotation,
-	}
-)
-
-// staleNamespaceKeys returns the policy inputs the live namespace carries and the
-// desired one no longer does (a node pool, an ingress class or deletion protection
-// the Tenant dropped). Server-side apply cannot remove them: the namespace was
-// created, not applied, so its first fields are owned by that create.
-func staleNamespaceKeys(live *corev1.Namespace, desired *corev1ac.NamespaceApplyConfiguration) (labels, annotations []string) {
-	stale := func(keys []string, have, want map[string]string) []string {
-		var out []string
-		for _, k := range keys {
-			if _, ok := have[k]; ok {
-				if _, ok := want[k]; !ok {
-					out = append(out, k)
-				}
-			}
-		}
-		return out
-	}
-	return stale(namespacePolicyLabels, live.Labels, desired.Labels),
-		stale(namespacePolicyAnnotations, live.Annotations, desired.Annotations)
 }
 
 // allowedPriorityClasses returns the PriorityClasses pods in a tenant namespace may

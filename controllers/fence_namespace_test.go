@@ -4,9 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
@@ -179,60 +177,5 @@ func TestImageRepository(t *testing.T) {
 		if got := imageRepository(in); got != want {
 			t.Errorf("imageRepository(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestStaleNamespaceKeys(t *testing.T) {
-	cfg := DefaultConfig()
-	tests := map[string]struct {
-		live            corev1.Namespace
-		tenant          func(*silov1.Tenant)
-		wantLabels      []string
-		wantAnnotations []string
-	}{
-		"nothing to remove from a namespace that matches": {
-			live: corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-				Labels:      map[string]string{silov1.NamespaceNodePoolLabel: "a"},
-				Annotations: map[string]string{silov1.DeletionProtectionAnnotation: "true"},
-			}},
-			tenant: func(t *silov1.Tenant) {
-				t.Spec.Isolation.NodePool = "a"
-				t.Spec.DeletionProtection = true
-			},
-		},
-		"a dropped node pool, ingress class and deletion protection are removed": {
-			live: corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-				Labels: map[string]string{silov1.NamespaceNodePoolLabel: "a", silov1.TenantLabel: "acme"},
-				Annotations: map[string]string{
-					silov1.DeletionProtectionAnnotation: "true",
-					silov1.IngressClassAnnotation:       "public",
-					silov1.IngressHostAnnotation:        "acme.example.com",
-				},
-			}},
-			tenant:          func(t *silov1.Tenant) { t.Spec.App.Ingress = &silov1.IngressSpec{Host: "acme.example.com"} },
-			wantLabels:      []string{silov1.NamespaceNodePoolLabel},
-			wantAnnotations: []string{silov1.IngressClassAnnotation, silov1.DeletionProtectionAnnotation},
-		},
-		"keys Silo does not write for policies stay (retained mark, others' annotations)": {
-			live: corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
-				Labels:      map[string]string{"team": "payments"},
-				Annotations: map[string]string{silov1.RetainedAnnotation: "2026-01-01T00:00:00Z", "note": "x"},
-			}},
-			tenant: func(*silov1.Tenant) {},
-		},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			tenant := &silov1.Tenant{}
-			tenant.Name = "acme"
-			tc.tenant(tenant)
-			labels, annotations := staleNamespaceKeys(&tc.live, buildNamespace(tenant, &cfg))
-			if diff := cmp.Diff(tc.wantLabels, labels); diff != "" {
-				t.Errorf("labels (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(tc.wantAnnotations, annotations); diff != "" {
-				t.Errorf("annotations (-want +got):\n%s", diff)
-			}
-		})
 	}
 }

@@ -33,6 +33,15 @@ const (
 	NamespaceTerminatingReason = "NamespaceTerminating"
 	// ExternalSecretMissingReason: an external component's Secret is missing or incomplete.
 	ExternalSecretMissingReason = "ExternalSecretMissing"
+	// ExternalSecretNotLabelledReason: an external component's Secret exists but is not
+	// labelled silo.dev/tenant=<this Tenant>, so Silo does not use it.
+	ExternalSecretNotLabelledReason = "ExternalSecretNotLabelled"
+	// ChildConflictReason: an object Silo did not create sits at the name of a child
+	// Silo manages; Silo leaves it alone and the message names it.
+	ChildConflictReason = "ChildConflict"
+	// RetryingReason: the last pass failed on an error the operator retries by itself
+	// (a conflict, a timeout, an unavailable API server).
+	RetryingReason = "Retrying"
 	// AsExpectedReason: nothing needs attention.
 	AsExpectedReason = "AsExpected"
 	// ClassNotFoundReason: spec.class names no TenantClass (or its revision is gone);

@@ -64,17 +64,7 @@ var _ = Describe("Tenant deletion", func() {
 
 	It("refuses to take over a namespace that belongs to something else, and says so", func() {
 		name := uniqueName("taken")
-		Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllers.NamespacePrefix + name}})).To(Succeed())
-		Expect(k8s.Create(ctx, newTenant(name))).To(Succeed())
-		t := &silov1.Tenant{}
-		Eventually(func(g Gomega) {
-			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
-			c := meta.FindStatusCondition(t.Status.Conditions, silov1.DegradedCondition)
-			g.Expect(c).NotTo(BeNil())
-			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(c.Reason).To(Equal(silov1.NamespaceConflictReason))
-			g.Expect(c.Message).To(ContainSubstring("does not belong to this Tenant"))
-		}).Should(Succeed())
+		t := squatTenant(name)
 		Expect(t.Status.Phase).To(Equal(silov1.PhaseDegraded))
 		n := &corev1.Namespace{}
 		Expect(get(n, "", controllers.NamespacePrefix+name)).To(Succeed())
@@ -86,6 +76,24 @@ var _ = Describe("Tenant deletion", func() {
 		Expect(n.DeletionTimestamp).To(BeNil())
 	})
 })
+
+// squatTenant creates a namespace of a Tenant's name that is not the Tenant's, then
+// the Tenant, and returns it once it says so: Degraded, NamespaceConflict.
+func squatTenant(name string) *silov1.Tenant {
+	GinkgoHelper()
+	Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllers.NamespacePrefix + name}})).To(Succeed())
+	Expect(k8s.Create(ctx, newTenant(name))).To(Succeed())
+	t := &silov1.Tenant{}
+	Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
+		c := meta.FindStatusCondition(t.Status.Conditions, silov1.DegradedCondition)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(c.Reason).To(Equal(silov1.NamespaceConflictReason))
+		g.Expect(c.Message).To(ContainSubstring("does not belong to this Tenant"))
+	}).Should(Succeed())
+	return t
+}
 
 var _ = Describe("kubectl get tenants", func() {
 	It("shows the Namespace, Phase, Ready, Components and Age columns, and Region and Class at -o wide", func() {
