@@ -201,6 +201,11 @@ var _ = Describe("No write when nothing changed, beside other managers", func() 
 		c.Env = append(c.Env, corev1.EnvVar{Name: "INJECTED", Value: "yes"})
 		Expect(k8s.Patch(ctx, d, client.MergeFrom(before), otherManager)).To(Succeed())
 		t = waitSettled(t.Name)
+		// Ready too, so the stopped operator leaves no status write for the new one.
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
+			g.Expect(meta.IsStatusConditionTrue(t.Status.Conditions, silov1.ReadyCondition)).To(BeTrue(), "not Ready: %v", t.Status.Conditions)
+		}).Should(Succeed())
 
 		restartOperator(nil)
 		writes := tenantWrites(t)
