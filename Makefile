@@ -86,6 +86,17 @@ bench-rollout: k8s-binaries ## A class rollout of a new app image across BENCH_T
 bench-ci: ## The benchmark's CI smoke run: 20 Tenants, about 2 minutes; fails on writes in steady state or after a restart.
 	$(MAKE) bench BENCH_TENANTS=20 BENCH_UNRELATED=1000 BENCH_DRIFT=20
 
+CHAOS_TENANTS ?= 200
+CHAOS_KILLS ?= 20
+
+.PHONY: test-chaos
+test-chaos: k8s-binaries ## Chaos: CHAOS_TENANTS=200 full Tenants while the operator is SIGKILLed CHAOS_KILLS=20 times and kube-apiserver restarts (CHAOS_SEED replays; CHAOS_WRITE=1 updates docs/chaos.md).
+	CHAOS_TENANTS=$(CHAOS_TENANTS) CHAOS_KILLS=$(CHAOS_KILLS) go run ./test/chaos
+
+.PHONY: test-chaos-smoke
+test-chaos-smoke: ## The chaos tier's CI run: 20 Tenants, 5 kills, a kube-apiserver restart, 20 fuzzed specs, 5 fights.
+	$(MAKE) test-chaos CHAOS_TENANTS=20 CHAOS_KILLS=5 CHAOS_FUZZ=20 CHAOS_FIGHTS=5 CHAOS_QUIET=5
+
 .PHONY: test-integration
 test-integration: k8s-binaries ## Controller behaviour against a real kube-apiserver and etcd (envtest).
 	go test ./test/integration/... -count=1 -timeout 20m $(GINKGO_FLAGS)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -29,6 +30,8 @@ type Env struct {
 	Config *rest.Config
 	// Client is an admin's client (no cache).
 	Client client.Client
+	// certDir holds the API server's certificates; it outlives an API server restart.
+	certDir string
 }
 
 // RepoRoot returns the repository's root folder.
@@ -59,28 +62,64 @@ func Start(opts ...Option) (*Env, error) {
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 	}
+	api := env.ControlPlane.GetAPIServer()
 	// Room for thousands of Services (the default range holds about 250).
-	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
+	api.Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
+	// Close open watches when stopping, as a production API server is configured to:
+	// without a grace period kube-apiserver waits for every watch to end on its own
+	// and envtest kills it after 20 s.
+	api.Configure().Set("shutdown-watch-termination-grace-period", "2s")
+	// A folder of our own for the API server's certificates: envtest removes a folder
+	// it made itself when the API server stops, and a restarted API server would then
+	// serve new certificates that no existing client trusts.
+	certDir, err := os.MkdirTemp("", "silo-apiserver-")
+	if err != nil {
+		return nil, err
+	}
+	api.CertDir = certDir
 	for _, o := range opts {
 		o(env)
 	}
+	e := &Env{Environment: env, certDir: certDir}
 	cfg, err := env.Start()
 	if err != nil {
 		// A failure after the control plane started (a bad CRD, say) must not leave
 		// kube-apiserver and etcd running.
-		_ = env.Stop()
+		_ = e.Stop()
 		return nil, fmt.Errorf("starting envtest: %w", err)
 	}
 	c, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
 	if err != nil {
-		_ = env.Stop()
+		_ = e.Stop()
 		return nil, err
 	}
-	return &Env{Environment: env, Config: cfg, Client: c}, nil
+	e.Config, e.Client = cfg, c
+	return e, nil
 }
 
 // Stop stops the control plane.
-func (e *Env) Stop() error { return e.Environment.Stop() }
+func (e *Env) Stop() error {
+	err := e.Environment.Stop()
+	return errors.Join(err, os.RemoveAll(e.certDir))
+}
+
+// RestartAPIServer stops kube-apiserver (SIGTERM), leaves it down for down, and starts
+// it again on the same port, with the same certificates and users, against the same
+// etcd: what clients see when a control plane node is replaced or upgraded.
+func (e *Env) RestartAPIServer(down time.Duration) error {
+	api := e.Environment.ControlPlane.GetAPIServer()
+	if api.CertDir != e.certDir {
+		return fmt.Errorf("the API server's certificates moved from %s to %s: a restart would change them", e.certDir, api.CertDir)
+	}
+	if err := api.Stop(); err != nil {
+		return fmt.Errorf("stopping kube-apiserver: %w", err)
+	}
+	time.Sleep(down)
+	if err := api.Start(); err != nil {
+		return fmt.Errorf("starting kube-apiserver again: %w", err)
+	}
+	return nil
+}
 
 // User returns a client authenticated as a real non-admin user; RBAC decides what it
 // may do.
@@ -132,4 +171,12 @@ func StartManager(restCfg *rest.Config, cfg controllers.Config, concurrency int)
 func (m *Manager) Stop() error {
 	m.cancel()
 	return <-m.done
+}
+
+// WithAPIServerOutput sends kube-apiserver's output to w.
+func WithAPIServerOutput(w io.Writer) Option {
+	return func(env *envtest.Environment) {
+		api := env.ControlPlane.GetAPIServer()
+		api.Out, api.Err = w, w
+	}
 }
