@@ -111,8 +111,9 @@ type fightResult struct {
 type fighter struct {
 	c     client.Client // as fighterUser
 	admin client.Client
-	// settled reports whether the chaos is over and the operator has nothing to do:
-	// an edit still in place then is one Silo will never repair.
+	// settled reports whether every Tenant has converged since the chaos ended and
+	// the operator has nothing to do: an edit still in place then is one Silo will
+	// never repair.
 	settled func() bool
 }
 
@@ -144,8 +145,8 @@ func transient(err error) bool {
 }
 
 // round waits for the child to exist (Silo created it), makes the edit, and waits
-// until Silo has put the field back, or until the chaos is over, the operator idle and
-// the field still edited a while after the edit (lost).
+// until Silo has put the field back (won), or until everything settled with the field
+// still edited (lost).
 func (f *fighter) round(ctx context.Context, p fightPlan) fightResult {
 	kind := fightKinds[p.kind]
 	obj := kind.object(controllers.NamespacePrefix + p.tenant)
@@ -184,7 +185,11 @@ func (f *fighter) round(ctx context.Context, p fightPlan) fightResult {
 			res.won, res.endAt = true, time.Now()
 			return res
 		}
-		if time.Since(res.editAt) > 30*time.Second && f.settled() {
+		if f.settled() {
+			// One more look: the repair may have landed while the operator went idle.
+			if err := retry(ctx, get); err == nil && kind.field(obj) == before {
+				res.won = true
+			}
 			res.endAt = time.Now()
 			return res
 		}
@@ -192,7 +197,7 @@ func (f *fighter) round(ctx context.Context, p fightPlan) fightResult {
 		case <-ctx.Done():
 			res.err = ctx.Err()
 			return res
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }

@@ -341,13 +341,15 @@ func run(ctx context.Context) (*results, error) {
 	defer func() { _ = op.Stop() }()
 
 	res.retrying = map[string]bool{}
-	var over atomic.Bool
+	// settled is set once every Tenant has converged and the operator is idle: an
+	// edit still in place then is one Silo will never repair.
+	var settled atomic.Bool
 	fr := &fighter{c: fightClient, admin: p.Admin, settled: func() bool {
-		if !over.Load() {
+		if !settled.Load() {
 			return false
 		}
-		q, err := op.Queue()
-		return err == nil && q.Depth == 0 && q.Active == 0
+		_, err := op.WaitIdle(0, time.Minute)
+		return err == nil
 	}}
 	fightResults := make([]fightResult, len(pl.fights))
 	var fights sync.WaitGroup
@@ -417,7 +419,6 @@ func run(ctx context.Context) (*results, error) {
 	}
 	creators.Wait()
 	res.chaos = time.Since(chaosStart)
-	over.Store(true)
 	if err := errors.Join(errs...); err != nil {
 		return res, err
 	}
@@ -455,6 +456,10 @@ func run(ctx context.Context) (*results, error) {
 	}
 	res.fuzzStates = fuzzStates(tenants, accepted)
 
+	if _, err := op.WaitIdle(0, 5*time.Minute); err != nil {
+		return res, err
+	}
+	settled.Store(true)
 	step("waiting for the second writer's %d rounds", len(pl.fights))
 	fights.Wait()
 	res.fights = fightResults
