@@ -59,7 +59,17 @@ func main() {
 	klog.SetLogger(logr.Discard())
 	res, err := run(context.Background())
 	if res != nil {
-		fmt.Println(res.table())
+		// The control plane and the operator have stopped: the CPU other processes
+		// used can be told apart from the run's own.
+		res.foreign, res.foreignOK = res.machine.ForeignCores(time.Since(res.startedAt))
+		fmt.Printf("Seed %d: `%s`\n\n%s", res.seed, res.command(), res.table())
+	}
+	if res != nil && !res.finishedAt.IsZero() && res.out != "" {
+		if werr := res.writeDoc(res.out); werr != nil {
+			err = errors.Join(err, werr)
+		} else {
+			fmt.Fprintln(os.Stderr, "chaos: wrote", res.out)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
@@ -508,12 +518,6 @@ func run(ctx context.Context) (*results, error) {
 	}
 	res.exits = op.UnexpectedExits()
 	res.finishedAt = time.Now()
-	if s.out != "" {
-		if err := res.writeDoc(s.out); err != nil {
-			return res, err
-		}
-		step("wrote %s", s.out)
-	}
 	return res, res.check()
 }
 

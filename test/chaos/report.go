@@ -46,6 +46,10 @@ type results struct {
 
 	panics []string
 	exits  []error
+
+	// foreign is the CPU other processes used during the run, in cores on average.
+	foreign   float64
+	foreignOK bool
 }
 
 func (r *results) refused() (n int, problems []string) {
@@ -82,9 +86,9 @@ func (r *results) fightTotals() (won, lost, maxWrites, total int, problems []str
 	return won, lost, maxWrites, total, problems
 }
 
-// refusedFields counts the fields the API server named in its refusals, most
-// frequent first.
-func (r *results) refusedFields() string {
+// refusedFields counts the fields the API server named in its refusals, and lists
+// the n most frequent.
+func (r *results) refusedFields(n int) string {
 	counts := testenv.Requests{}
 	for _, o := range r.fuzz {
 		if !o.refused {
@@ -98,7 +102,9 @@ func (r *results) refusedFields() string {
 			counts["(no field: "+string(o.status.ErrStatus.Reason)+")"]++
 		}
 	}
-	return counts.String()
+	delete(counts, "<nil>") // "some validation rules were not checked because the object was invalid"
+	top := strings.Split(counts.String(), ", ")
+	return strings.Join(top[:min(n, len(top))], ", ")
 }
 
 // refusalExamples are the messages of refusals, one per field named, up to n.
@@ -192,21 +198,20 @@ func (r *results) table() string {
 		r.finishedAt = time.Now()
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Seed %d: `%s`\n\n", r.seed, r.command())
 	b.WriteString("| Measurement | Value | Goal | Met |\n|---|---|---|---|\n")
 	for _, w := range r.rows() {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", w.name, w.value, w.goal, w.met)
 	}
-	fmt.Fprintf(&b, "\nFields named in the refusals: %s\n", r.refusedFields())
-	b.WriteString("Refusals, one per field:\n")
-	for _, m := range r.refusalExamples(6) {
-		fmt.Fprintf(&b, "- %s\n", m)
-	}
-	fmt.Fprintf(&b, "Accepted fuzzed Tenants by phase (Ready reason): %s\n", countsString(r.fuzzStates))
-	fmt.Fprintf(&b, "Operator writes at rest for the %d fuzzed Tenants it keeps retrying (their children are refused): %s; after the restart: %s\n",
+	fmt.Fprintf(&b, "\n- Fields named most in the refusals: %s\n", r.refusedFields(12))
+	fmt.Fprintf(&b, "- Accepted fuzzed Tenants by phase (Ready reason): %s\n", countsString(r.fuzzStates))
+	fmt.Fprintf(&b, "- Operator writes about the %d accepted fuzzed Tenants it keeps retrying because the API server refuses one of their children: %s at rest, %s after the restart\n",
 		len(r.retrying), r.restRetries, r.restartRetries)
-	fmt.Fprintf(&b, "Operator writes in the whole run: %d; status writes and claims made in place of the workload controllers and the volume binder: %d\n",
+	fmt.Fprintf(&b, "- Operator writes in the whole run: %d; status writes and claims made in place of the workload controllers and the volume binder: %d\n",
 		r.operatorWrites, r.settlerWrites)
+	b.WriteString("- Refusals, one per field first named:\n")
+	for _, m := range r.refusalExamples(6) {
+		fmt.Fprintf(&b, "  - %s\n", m)
+	}
 	return b.String()
 }
 
@@ -222,7 +227,11 @@ func (r *results) writeDoc(path string) error {
 	fmt.Fprintf(&b, "### Latest run: %d Tenants, %d kills\n\n", r.tenants, r.kills)
 	fmt.Fprintf(&b, "Command: `%s` (%s, %s in all)\n\n", r.command(), r.startedAt.UTC().Format("2006-01-02 15:04 UTC"),
 		testenv.Secs(r.finishedAt.Sub(r.startedAt)))
-	b.WriteString(r.machine.Describe() + "\n\n")
+	b.WriteString(r.machine.Describe())
+	if r.foreignOK {
+		fmt.Fprintf(&b, "; other processes used %.2f cores on average during the run", r.foreign)
+	}
+	b.WriteString(" (the chaos asserts no timing; the durations below are for planning).\n\n")
 	fmt.Fprintf(&b, "Versions: %s.\n\n", strings.Join(r.versions, ", "))
 	b.WriteString(r.table())
 	if err := r.check(); err != nil {
