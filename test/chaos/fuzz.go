@@ -116,31 +116,16 @@ func (f *fuzzer) spec() silov1.TenantSpec {
 		}
 	}
 	if f.some() {
-		q := &silov1.QueueSpec{}
-		if ext := f.external(); ext != nil {
-			q.External = ext
-		} else {
-			q.Storage, q.Version, q.Resources = f.quantity(sizeGood, sizeBad), pick(f, versionGood, versionBad), f.resourcesPtr()
-		}
-		s.Queue = q
+		d := f.service()
+		s.Queue = &silov1.QueueSpec{External: d.external, Storage: d.storage, Version: d.version, Resources: d.resources}
 	}
 	if f.some() {
-		c := &silov1.CacheSpec{}
-		if ext := f.external(); ext != nil {
-			c.External = ext
-		} else {
-			c.Version, c.Resources = pick(f, versionGood, versionBad), f.resourcesPtr()
-		}
-		s.Cache = c
+		d := f.service()
+		s.Cache = &silov1.CacheSpec{External: d.external, Version: d.version, Resources: d.resources}
 	}
 	if f.some() {
-		d := &silov1.DatabaseSpec{}
-		if ext := f.external(); ext != nil {
-			d.External = ext
-		} else {
-			d.Storage, d.Version, d.Resources = f.quantity(sizeGood, sizeBad), pick(f, versionGood, versionBad), f.resourcesPtr()
-		}
-		s.Database = d
+		d := f.service()
+		s.Database = &silov1.DatabaseSpec{External: d.external, Storage: d.storage, Version: d.version, Resources: d.resources}
 	}
 	if f.some() {
 		s.Storage = &silov1.StorageSpec{Size: resource.MustParse(pick(f, sizeGood, sizeBad))}
@@ -247,8 +232,29 @@ func (f *fuzzer) resourcesPtr() *corev1.ResourceRequirements {
 	return &r
 }
 
-// external returns an external service half the time (its Secret never exists: the
-// Tenant must say so); with the refused pool, it comes with managed settings too.
+// serviceDraw is a managed service's settings, or an external service.
+type serviceDraw struct {
+	external  *silov1.ExternalService
+	storage   *resource.Quantity
+	version   string
+	resources *corev1.ResourceRequirements
+}
+
+// service draws an external service one time in three, with managed settings beside
+// it only from the refused pool; otherwise the managed service's settings.
+func (f *fuzzer) service() serviceDraw {
+	if ext := f.external(); ext != nil {
+		d := serviceDraw{external: ext}
+		if f.r.Float64() < f.bad {
+			d.version = "16.4" // refused: external cannot be combined with managed settings
+		}
+		return d
+	}
+	return serviceDraw{storage: f.quantity(sizeGood, sizeBad), version: pick(f, versionGood, versionBad), resources: f.resourcesPtr()}
+}
+
+// external returns an external service one time in three (its Secret never exists: the
+// Tenant must say so).
 func (f *fuzzer) external() *silov1.ExternalService {
 	if f.r.IntN(3) != 0 {
 		return nil
