@@ -1,28 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -52,9 +43,9 @@ type rolloutResults struct {
 	rollout                time.Duration
 	firstMoved             time.Duration
 	ceiling                time.Duration
-	reqs                   requests
+	reqs                   testenv.Requests
 	otherWrites            int
-	heapBefore, heapAfter  memory
+	heapBefore, heapAfter  testenv.Memory
 	statusWrites           int64
 	concurrency            string
 }
@@ -81,11 +72,11 @@ func runRollout(ctx context.Context) error {
 	res.batch = max(s.tenants/10, 1)
 
 	step("building the operator")
-	bin, err := buildOperator(root, work)
+	bin, err := testenv.BuildOperator(root, work)
 	if err != nil {
 		return err
 	}
-	flags, err := operatorDefaults(bin)
+	flags, err := testenv.OperatorDefaults(bin)
 	if err != nil {
 		return err
 	}
@@ -96,32 +87,33 @@ func runRollout(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer func() { _ = p.env.Stop() }()
-	opCfg, err := p.user(operatorUser)
+	defer func() { _ = p.Stop() }()
+	opCfg, err := p.AdminUser(operatorUser)
 	if err != nil {
 		return err
 	}
 	kubeconfig := work + "/operator.kubeconfig"
-	if err := writeKubeconfig(opCfg, kubeconfig); err != nil {
+	if err := testenv.WriteKubeconfig(opCfg, kubeconfig); err != nil {
 		return err
 	}
-	op := &operator{bin: bin, kubeconfig: kubeconfig, logPath: work + "/operator.log", args: s.operatorArgs}
-	if err := op.start(); err != nil {
+	op := &testenv.OperatorProcess{Bin: bin, Kubeconfig: kubeconfig, LogPath: work + "/operator.log", Args: s.operatorArgs}
+	if err := op.Start(); err != nil {
 		return err
 	}
-	defer func() { _ = op.stop() }()
+	defer func() { _ = op.Stop() }()
 
 	// The operator keeps class revisions in its own namespace.
-	if err := p.admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: flags["operator-namespace"]}}); err != nil {
+	if err := p.Admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: flags["operator-namespace"]}}); err != nil {
 		return fmt.Errorf("creating the operator's namespace: %w", err)
 	}
 	// The harness plays the workload controllers for every managed Deployment and
 	// StatefulSet: whatever the operator applies is reported rolled out and ready.
-	stopWorkloads, statusWrites, err := playWorkloads(ctx, p, workers)
+	settleCtx, stopWorkloads := context.WithCancel(ctx)
+	defer stopWorkloads()
+	settler, err := testenv.StartSettler(settleCtx, p.AdminConfig, max(workers, 4))
 	if err != nil {
 		return err
 	}
-	defer stopWorkloads()
 
 	step("provisioning %d Tenants of class %s and %d of class %s", s.tenants, rolloutClass, res.others, otherClass)
 	for _, name := range []string{rolloutClass, otherClass} {
@@ -133,76 +125,76 @@ func runRollout(ctx context.Context) error {
 			},
 			Rollout: silov1.RolloutSpec{MaxUnavailable: ptr.To(intstr.FromString("10%"))},
 		}}
-		if err := p.admin.Create(ctx, c); err != nil {
+		if err := p.Admin.Create(ctx, c); err != nil {
 			return err
 		}
 	}
-	ours, others := names("roll", 1, s.tenants), names("other", 1, res.others)
+	ours, others := testenv.Names("roll", 1, s.tenants), testenv.Names("other", 1, res.others)
 	start := time.Now()
 	create := func(class string) func(string) error {
 		return func(n string) error {
-			return p.admin.Create(ctx, &silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: n}, Spec: silov1.TenantSpec{
+			return p.Admin.Create(ctx, &silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: n}, Spec: silov1.TenantSpec{
 				Class: class, Owners: []silov1.Owner{{Kind: silov1.OwnerKindGroup, Name: n + "-admins"}},
 			}})
 		}
 	}
-	if err := parallel(ours, workers, create(rolloutClass)); err != nil {
+	if err := testenv.Parallel(ours, workers, create(rolloutClass)); err != nil {
 		return err
 	}
-	if err := parallel(others, workers, create(otherClass)); err != nil {
+	if err := testenv.Parallel(others, workers, create(otherClass)); err != nil {
 		return err
 	}
-	if err := waitClass(ctx, p.admin, rolloutClass, s.tenants, 2*time.Minute+time.Duration(s.tenants)*time.Second); err != nil {
+	if err := waitClass(ctx, p.Admin, rolloutClass, s.tenants, 2*time.Minute+time.Duration(s.tenants)*time.Second); err != nil {
 		return err
 	}
-	if err := waitClass(ctx, p.admin, otherClass, res.others, 2*time.Minute); err != nil {
+	if err := waitClass(ctx, p.Admin, otherClass, res.others, 2*time.Minute); err != nil {
 		return err
 	}
 	res.provision = time.Since(start)
-	if _, err := op.waitIdle(0, 2*time.Minute); err != nil {
+	if _, err := op.WaitIdle(0, 2*time.Minute); err != nil {
 		return err
 	}
-	if res.heapBefore, err = op.memory(); err != nil {
+	if res.heapBefore, err = op.Memory(); err != nil {
 		return err
 	}
 
 	step("rolling %s to %s across %d Tenants, maxUnavailable 10%% (%d at once)", rolloutClass, rolloutV2, s.tenants, res.batch)
-	w0 := statusWrites.Load()
-	m := p.audit.mark()
+	w0 := settler.Writes()
+	m := p.Audit.Mark()
 	patch := fmt.Sprintf(`{"spec":{"template":{"app":{"image":%q}}}}`, rolloutV2)
-	if err := p.admin.Patch(ctx, &silov1.TenantClass{ObjectMeta: metav1.ObjectMeta{Name: rolloutClass}},
+	if err := p.Admin.Patch(ctx, &silov1.TenantClass{ObjectMeta: metav1.ObjectMeta{Name: rolloutClass}},
 		client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
 		return err
 	}
-	first, err := waitRolledOut(ctx, p.admin, rolloutClass, s.tenants, 10*time.Minute+time.Duration(s.tenants)*3*time.Second)
+	first, err := waitRolledOut(ctx, p.Admin, rolloutClass, s.tenants, 10*time.Minute+time.Duration(s.tenants)*3*time.Second)
 	if err != nil {
 		return err
 	}
-	res.rollout, res.firstMoved = time.Since(m.at), first.Sub(m.at)
-	res.statusWrites = statusWrites.Load() - w0
-	if _, err := op.waitIdle(0, 2*time.Minute); err != nil {
+	res.rollout, res.firstMoved = time.Since(m.At), first.Sub(m.At)
+	res.statusWrites = settler.Writes() - w0
+	if _, err := op.WaitIdle(0, 2*time.Minute); err != nil {
 		return err
 	}
-	if res.reqs, err = p.audit.since(m, operatorUser); err != nil {
+	if res.reqs, err = p.Audit.Since(m, operatorUser); err != nil {
 		return err
 	}
-	if res.otherWrites, err = writesToObjects(p.audit, m, operatorUser, "tenants", others); err != nil {
+	if res.otherWrites, err = writesToObjects(p.Audit, m, operatorUser, "tenants", others); err != nil {
 		return err
 	}
-	if res.heapAfter, err = op.memory(); err != nil {
+	if res.heapAfter, err = op.Memory(); err != nil {
 		return err
 	}
-	if err := checkImages(ctx, p.admin, ours, rolloutV2); err != nil {
+	if err := checkImages(ctx, p.Admin, ours, rolloutV2); err != nil {
 		return err
 	}
-	if err := checkImages(ctx, p.admin, others, rolloutV1); err != nil {
+	if err := checkImages(ctx, p.Admin, others, rolloutV1); err != nil {
 		return err
 	}
-	_ = op.stop()
+	_ = op.Stop()
 	stopWorkloads()
 
 	step("the API server's ceiling: patching %d Deployments' image with a plain client, %d in parallel", s.tenants, workers)
-	cfg, err := p.user(ceilingUser)
+	cfg, err := p.AdminUser(ceilingUser)
 	if err != nil {
 		return err
 	}
@@ -213,7 +205,7 @@ func runRollout(ctx context.Context) error {
 	}
 	start = time.Now()
 	back := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":"app","image":%q}]}}}}`, rolloutV1)
-	if err := parallel(ours, workers, func(n string) error {
+	if err := testenv.Parallel(ours, workers, func(n string) error {
 		d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: controllers.NamespacePrefix + n, Name: controllers.AppName}}
 		return cl.Patch(ctx, d, client.RawPatch(types.StrategicMergePatchType, []byte(back)))
 	}); err != nil {
@@ -291,122 +283,23 @@ func checkImages(ctx context.Context, c client.Client, tenants []string, image s
 	return nil
 }
 
-// playWorkloads reports every managed Deployment and StatefulSet rolled out and ready
-// whenever its controller would: on every new generation. It counts its status writes.
-func playWorkloads(ctx context.Context, p *plane, workers int) (func(), *atomic.Int64, error) {
-	cs, err := kubernetes.NewForConfig(p.adminC)
-	if err != nil {
-		return nil, nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	writes := &atomic.Int64{}
-	queue := make(chan client.Object, 100000)
-	sel := silov1.ManagedByLabel + "=" + silov1.ManagedByValue
-	run := func(obj runtime.Object, lw *cache.ListWatch) {
-		_, inf := cache.NewInformerWithOptions(cache.InformerOptions{
-			ListerWatcher: lw, ObjectType: obj,
-			Handler: cache.ResourceEventHandlerFuncs{
-				AddFunc:    func(o any) { queue <- o.(client.Object) },
-				UpdateFunc: func(_, o any) { queue <- o.(client.Object) },
-			},
-		})
-		go inf.Run(ctx.Done())
-	}
-	run(&appsv1.Deployment{}, &cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = sel
-			return cs.AppsV1().Deployments("").List(ctx, o)
-		},
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = sel
-			return cs.AppsV1().Deployments("").Watch(ctx, o)
-		},
-	})
-	run(&appsv1.StatefulSet{}, &cache.ListWatch{
-		ListFunc: func(o metav1.ListOptions) (runtime.Object, error) {
-			o.LabelSelector = sel
-			return cs.AppsV1().StatefulSets("").List(ctx, o)
-		},
-		WatchFunc: func(o metav1.ListOptions) (watch.Interface, error) {
-			o.LabelSelector = sel
-			return cs.AppsV1().StatefulSets("").Watch(ctx, o)
-		},
-	})
-	var wg sync.WaitGroup
-	for range max(workers, 4) {
-		wg.Go(func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case o := <-queue:
-					if settleWorkload(ctx, cs, o) {
-						writes.Add(1)
-					}
-				}
-			}
-		})
-	}
-	var once sync.Once
-	return func() { once.Do(func() { cancel(); wg.Wait() }) }, writes, nil
-}
-
-// settleWorkload writes the status of a rolled-out, ready workload when it does not
-// say so yet. It reports whether it wrote.
-func settleWorkload(ctx context.Context, cs *kubernetes.Clientset, o client.Object) bool {
-	switch w := o.(type) {
-	case *appsv1.Deployment:
-		n := ptr.Deref(w.Spec.Replicas, 1)
-		if w.Status.ObservedGeneration >= w.Generation && w.Status.UpdatedReplicas == n && w.Status.ReadyReplicas == n {
-			return false
-		}
-		d := w.DeepCopy()
-		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n,
-			ReadyReplicas: n, AvailableReplicas: n}
-		_, err := cs.AppsV1().Deployments(d.Namespace).UpdateStatus(ctx, d, metav1.UpdateOptions{})
-		return err == nil
-	case *appsv1.StatefulSet:
-		n := ptr.Deref(w.Spec.Replicas, 1)
-		if w.Status.ObservedGeneration >= w.Generation && w.Status.UpdatedReplicas == n && w.Status.ReadyReplicas == n {
-			return false
-		}
-		s := w.DeepCopy()
-		s.Status = appsv1.StatefulSetStatus{ObservedGeneration: s.Generation, Replicas: n, UpdatedReplicas: n,
-			ReadyReplicas: n, CurrentReplicas: n, AvailableReplicas: n}
-		_, err := cs.AppsV1().StatefulSets(s.Namespace).UpdateStatus(ctx, s, metav1.UpdateOptions{})
-		return err == nil
-	}
-	return false
-}
-
 // writesToObjects counts user's writes after m to objects of resource named in names.
-func writesToObjects(a *auditLog, m mark, user, resource string, names []string) (int, error) {
+func writesToObjects(a *testenv.AuditLog, m testenv.AuditMark, user, resource string, names []string) (int, error) {
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
 	}
-	f, err := os.Open(a.path)
+	events, err := a.Events(m, user)
 	if err != nil {
 		return 0, err
 	}
-	defer f.Close()
-	if _, err := f.Seek(m.offset, io.SeekStart); err != nil {
-		return 0, err
-	}
 	n := 0
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<22)
-	for sc.Scan() {
-		var e auditEvent
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return 0, err
-		}
-		if e.User.Username == user && isWrite(e.Verb) && e.ObjectRef != nil && e.ObjectRef.Resource == resource &&
-			want[e.ObjectRef.Name] && !e.Received.Before(m.at) {
+	for _, e := range events {
+		if testenv.IsWrite(e.Verb) && e.ObjectRef != nil && e.ObjectRef.Resource == resource && want[e.ObjectRef.Name] {
 			n++
 		}
 	}
-	return n, sc.Err()
+	return n, nil
 }
 
 // table prints the measurement.
@@ -423,19 +316,19 @@ func (r *rolloutResults) table(s settings) string {
 	fmt.Fprintf(&b, "| first Tenant moved after | %s |\n", r.firstMoved.Round(10*time.Millisecond))
 	fmt.Fprintf(&b, "| ceiling: patching %d Deployments' image with a plain client (%s in parallel), no batches, no readiness | %s |\n",
 		r.tenants, r.concurrency, r.ceiling.Round(10*time.Millisecond))
-	fmt.Fprintf(&b, "| operator writes per Tenant during the rollout | %.2f (%s) |\n", float64(r.reqs.writes())/n,
-		writesOnly(r.reqs).perTenant(r.tenants))
-	fmt.Fprintf(&b, "| operator reads (GET, LIST) during the rollout | %d |\n", r.reqs.reads())
+	fmt.Fprintf(&b, "| operator writes per Tenant during the rollout | %.2f (%s) |\n", float64(r.reqs.Writes())/n,
+		writesOnly(r.reqs).PerTenant(r.tenants))
+	fmt.Fprintf(&b, "| operator reads (GET, LIST) during the rollout | %d |\n", r.reqs.Reads())
 	fmt.Fprintf(&b, "| harness status writes (playing the controllers) | %d |\n", r.statusWrites)
 	fmt.Fprintf(&b, "| writes to Tenants of the other class | %d |\n", r.otherWrites)
-	fmt.Fprintf(&b, "| operator heap in use before / after | %s / %s |\n", mib(r.heapBefore.heapInuse), mib(r.heapAfter.heapInuse))
+	fmt.Fprintf(&b, "| operator heap in use before / after | %s / %s |\n", mib(r.heapBefore.HeapInuse), mib(r.heapAfter.HeapInuse))
 	return b.String()
 }
 
-func writesOnly(r requests) requests {
-	out := requests{}
+func writesOnly(r testenv.Requests) testenv.Requests {
+	out := testenv.Requests{}
 	for k, v := range r {
-		if verb, _, _ := strings.Cut(k, " "); isWrite(verb) {
+		if verb, _, _ := strings.Cut(k, " "); testenv.IsWrite(verb) {
 			out[k] = v
 		}
 	}
@@ -449,10 +342,10 @@ func (r *rolloutResults) writeDoc(s settings) error {
 	if err != nil {
 		return err
 	}
-	m := readMachine()
+	m := testenv.ReadMachine()
 	load, _ := os.ReadFile("/proc/loadavg")
 	section := fmt.Sprintf("%s\n`make bench-rollout BENCH_TENANTS=%d` on %d cores (%s), load average %s at the end, %s:\n\n%s%s",
-		begin, r.tenants, m.cores, m.cpu, strings.Join(strings.Fields(string(load))[:3], " "),
+		begin, r.tenants, m.Cores, m.CPU, strings.Join(strings.Fields(string(load))[:3], " "),
 		time.Now().UTC().Format("2006-01-02"), r.table(s), end)
 	text := string(doc)
 	i, j := strings.Index(text, begin), strings.Index(text, end)

@@ -48,6 +48,14 @@ func pick[T any](f *fuzzer, good, bad []T) T {
 // some is true half the time: whether an optional field is present.
 func (f *fuzzer) some() bool { return f.r.IntN(2) == 0 }
 
+// boolp is unset, true or false.
+func (f *fuzzer) boolp() *bool {
+	if !f.some() {
+		return nil
+	}
+	return ptr.To(f.some())
+}
+
 func long(n int) string { return strings.Repeat("x", n) }
 
 func (f *fuzzer) name(i int) string {
@@ -91,7 +99,10 @@ func (f *fuzzer) spec() silov1.TenantSpec {
 		App:         f.app(),
 		Quota:       f.quota(),
 		Isolation:   f.isolation(),
-		Network:     silov1.NetworkSpec{AllowInternetEgress: f.some()},
+		Network:     silov1.NetworkSpec{AllowInternetEgress: f.boolp()},
+		// No TenantClass exists: a Tenant naming one must say so in its status.
+		Class:             pick(f, []string{"", "", "standard"}, []string{"Bad_Class"}),
+		ClassUpdatePolicy: silov1.ClassUpdatePolicy(pick(f, []string{"", "Automatic", "Manual"}, []string{"Sometimes"})),
 		Placement: silov1.PlacementSpec{Region: pick(f, []string{"", "", "eu-west-1"},
 			[]string{"EU_West", long(64)})},
 		Suspend:            f.r.IntN(8) == 0,
@@ -125,7 +136,8 @@ func (f *fuzzer) spec() silov1.TenantSpec {
 	}
 	if f.some() {
 		d := f.service()
-		s.Database = &silov1.DatabaseSpec{External: d.external, Storage: d.storage, Version: d.version, Resources: d.resources}
+		s.Database = &silov1.DatabaseSpec{External: d.external, Storage: d.storage, Version: d.version, Resources: d.resources,
+			AllowMajorVersionUpgrade: f.some()}
 	}
 	if f.some() {
 		s.Storage = &silov1.StorageSpec{Size: resource.MustParse(pick(f, sizeGood, sizeBad))}
@@ -165,6 +177,12 @@ func (f *fuzzer) app() silov1.AppSpec {
 		}
 		if f.r.Float64() >= f.bad {
 			a.Replicas = nil // both set is refused; keep that for the refused specs
+		}
+	}
+	if f.some() {
+		a.Migration = &silov1.MigrationSpec{
+			Command:        pick(f, [][]string{{"/app", "migrate"}}, [][]string{{}}),
+			TimeoutSeconds: f.int32p([]int32{1, 600, 86400}, []int32{0, 86401}),
 		}
 	}
 	if f.some() {

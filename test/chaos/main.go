@@ -41,8 +41,10 @@ import (
 
 	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -312,6 +314,11 @@ func run(ctx context.Context) (*results, error) {
 	if err := testenv.GrantOperatorRBAC(ctx, p.Admin); err != nil {
 		return nil, err
 	}
+	// The operator's own namespace, where it keeps class revisions and reads external
+	// services' Secrets.
+	if err := p.Admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllers.DefaultConfig().OperatorNamespace}}); err != nil {
+		return nil, err
+	}
 	opCfg, err := p.OperatorConfig()
 	if err != nil {
 		return nil, err
@@ -330,7 +337,7 @@ func run(ctx context.Context) (*results, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	settler, err := testenv.StartSettler(ctx, p.AdminConfig)
+	settler, err := testenv.StartSettler(ctx, p.AdminConfig, 4)
 	if err != nil {
 		return nil, err
 	}

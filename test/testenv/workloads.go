@@ -54,9 +54,9 @@ type settleKey struct {
 	kind, namespace, name string
 }
 
-// StartSettler starts a Settler that runs until ctx ends, with the admin rest config
-// cfg.
-func StartSettler(ctx context.Context, cfg *rest.Config) (*Settler, error) {
+// StartSettler starts a Settler with workers goroutines that runs until ctx ends,
+// with the admin rest config cfg.
+func StartSettler(ctx context.Context, cfg *rest.Config, workers int) (*Settler, error) {
 	scheme := controllers.NewScheme()
 	managed := labels.SelectorFromSet(labels.Set{silov1.ManagedByLabel: silov1.ManagedByValue})
 	kinds := map[string]client.Object{
@@ -107,7 +107,7 @@ func StartSettler(ctx context.Context, cfg *rest.Config) (*Settler, error) {
 		<-ctx.Done()
 		s.queue.ShutDown()
 	}()
-	for range 2 {
+	for range max(workers, 1) {
 		go s.work(ctx)
 	}
 	return s, nil
@@ -131,14 +131,14 @@ func (s *Settler) work(ctx context.Context) {
 	}
 }
 
-// settle reads the object from the API server (the cache may be behind) and plays its
-// controller.
+// settle plays the object's controller. It reads from the cache: a write based on a
+// stale copy fails with a conflict and is retried.
 func (s *Settler) settle(ctx context.Context, k settleKey) error {
 	key := client.ObjectKey{Namespace: k.namespace, Name: k.name}
 	switch k.kind {
 	case "Deployment":
 		d := &appsv1.Deployment{}
-		if err := s.client.Get(ctx, key, d); err != nil {
+		if err := s.cache.Get(ctx, key, d); err != nil {
 			return client.IgnoreNotFound(err)
 		}
 		if want := ReadyDeploymentStatus(d); !deploymentStatusEqual(d.Status, want) {
@@ -147,7 +147,7 @@ func (s *Settler) settle(ctx context.Context, k settleKey) error {
 		}
 	case "StatefulSet":
 		set := &appsv1.StatefulSet{}
-		if err := s.client.Get(ctx, key, set); err != nil {
+		if err := s.cache.Get(ctx, key, set); err != nil {
 			return client.IgnoreNotFound(err)
 		}
 		if err := s.createClaims(ctx, set); err != nil {
@@ -159,7 +159,7 @@ func (s *Settler) settle(ctx context.Context, k settleKey) error {
 		}
 	case "PersistentVolumeClaim":
 		pvc := &corev1.PersistentVolumeClaim{}
-		if err := s.client.Get(ctx, key, pvc); err != nil {
+		if err := s.cache.Get(ctx, key, pvc); err != nil {
 			return client.IgnoreNotFound(err)
 		}
 		if pvc.Status.Phase != corev1.ClaimBound {
