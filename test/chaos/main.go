@@ -592,9 +592,9 @@ func unreported(tenants []silov1.Tenant, accepted map[string]bool) []string {
 	return out
 }
 
-// fuzzStates counts the accepted fuzzed Tenants by phase and Ready reason.
-func fuzzStates(tenants []silov1.Tenant, accepted map[string]bool) map[string]int {
-	states := map[string]int{}
+// fuzzStates returns each accepted fuzzed Tenant's phase and Ready reason.
+func fuzzStates(tenants []silov1.Tenant, accepted map[string]bool) map[string]string {
+	states := map[string]string{}
 	for i := range tenants {
 		t := &tenants[i]
 		if !accepted[t.Name] {
@@ -604,7 +604,7 @@ func fuzzStates(tenants []silov1.Tenant, accepted map[string]bool) map[string]in
 		if c := meta.FindStatusCondition(t.Status.Conditions, silov1.ReadyCondition); c != nil {
 			reason = c.Reason
 		}
-		states[string(t.Status.Phase)+" ("+reason+")"]++
+		states[t.Name] = string(t.Status.Phase) + " (" + reason + ")"
 	}
 	return states
 }

@@ -30,7 +30,7 @@ type results struct {
 	stuck      []string
 
 	fuzz           []fuzzOutcome
-	fuzzStates     map[string]int
+	fuzzStates     map[string]string // name: phase (Ready reason)
 	fuzzUnreported []string
 	retrying       map[string]bool
 
@@ -131,6 +131,18 @@ func (r *results) refusalExamples(n int) []string {
 	return out
 }
 
+// countStates counts the fuzzed Tenants by state, only those keep accepts when keep
+// is not nil.
+func (r *results) countStates(keep map[string]bool) string {
+	counts := map[string]int{}
+	for name, state := range r.fuzzStates {
+		if keep == nil || keep[name] {
+			counts[state]++
+		}
+	}
+	return countsString(counts)
+}
+
 func countsString(m map[string]int) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -203,9 +215,9 @@ func (r *results) table() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", w.name, w.value, w.goal, w.met)
 	}
 	fmt.Fprintf(&b, "\n- Fields named most in the refusals: %s\n", r.refusedFields(12))
-	fmt.Fprintf(&b, "- Accepted fuzzed Tenants by phase (Ready reason): %s\n", countsString(r.fuzzStates))
-	fmt.Fprintf(&b, "- Operator writes about the %d accepted fuzzed Tenants it keeps retrying because the API server refuses one of their children: %s at rest, %s after the restart\n",
-		len(r.retrying), r.restRetries, r.restartRetries)
+	fmt.Fprintf(&b, "- Accepted fuzzed Tenants by phase (Ready reason): %s\n", r.countStates(nil))
+	fmt.Fprintf(&b, "- Operator writes about the %d accepted fuzzed Tenants it keeps retrying because the API server refuses one of their children (%s): %s at rest, %s after the restart\n",
+		len(r.retrying), r.countStates(r.retrying), r.restRetries, r.restartRetries)
 	fmt.Fprintf(&b, "- Operator writes in the whole run: %d; status writes and claims made in place of the workload controllers and the volume binder: %d\n",
 		r.operatorWrites, r.settlerWrites)
 	b.WriteString("- Refusals, one per field first named:\n")
