@@ -61,6 +61,8 @@ func Start(opts ...Option) (*Env, error) {
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
+		// envtest's 20 s default is too short for a loaded two-core machine.
+		ControlPlaneStartTimeout: 2 * time.Minute,
 	}
 	api := env.ControlPlane.GetAPIServer()
 	// Room for thousands of Services (the default range holds about 250).
@@ -115,6 +117,8 @@ func (e *Env) RestartAPIServer(down time.Duration) error {
 		return fmt.Errorf("stopping kube-apiserver: %w", err)
 	}
 	time.Sleep(down)
+	// A loaded machine (CI's two cores) can take longer than envtest's 20 s default.
+	api.StartTimeout = max(api.StartTimeout, 2*time.Minute)
 	if err := api.Start(); err != nil {
 		return fmt.Errorf("starting kube-apiserver again: %w", err)
 	}
