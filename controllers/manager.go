@@ -99,5 +99,6 @@ func NewManager(restCfg *rest.Config, cfg Config, opts ctrl.Options, concurrency
 	if err := cr.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the tenant class controller: %w", err)
 	}
+	registerMetrics(mgr)
 	return mgr, nil
 }

@@ -97,6 +97,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		if err := r.writeStatus(ctx, orig, t, obs, reterr); err != nil {
 			reterr = errors.Join(reterr, err)
 		}
+		recordPass(orig, t, obs, reterr, time.Now())
 		if apierrors.IsConflict(reterr) {
 			// Someone else wrote first; the watch brings the new version.
 			reterr = nil

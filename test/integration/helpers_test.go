@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
-	"github.com/silo-dev/silo/test/testenv"
 )
 
 var tenantSeq atomic.Int32
@@ -120,7 +119,7 @@ func restartOperator(whileStopped func()) {
 	DeferCleanup(func() {
 		if mgr == stopped {
 			var err error
-			mgr, err = testenv.StartManager(env.Config, opConfig, 4)
+			mgr, err = startOperator()
 			Expect(err).NotTo(HaveOccurred())
 		}
 	})
@@ -128,6 +127,6 @@ func restartOperator(whileStopped func()) {
 		whileStopped()
 	}
 	var err error
-	mgr, err = testenv.StartManager(env.Config, opConfig, 4)
+	mgr, err = startOperator()
 	Expect(err).NotTo(HaveOccurred())
 }

@@ -32,8 +32,10 @@ var (
 	env       *testenv.Env
 	k8s       client.Client
 	mgr       *testenv.Manager
-	ctx       = context.Background()
-	opConfig  = controllers.DefaultConfig()
+	// metricsAddr is where the operator serves its metrics.
+	metricsAddr string
+	ctx         = context.Background()
+	opConfig    = controllers.DefaultConfig()
 )
 
 func TestIntegration(t *testing.T) {
@@ -56,9 +58,17 @@ var _ = BeforeSuite(func() {
 	// refused by the Priority admission plugin.
 	Expect(k8s.Create(ctx, &schedulingv1.PriorityClass{
 		ObjectMeta: metav1.ObjectMeta{Name: managedPriorityClass}, Value: 100})).To(Succeed())
-	mgr, err = testenv.StartManager(env.Config, opConfig, 4)
+	metricsAddr, err = testenv.FreeAddress()
+	Expect(err).NotTo(HaveOccurred())
+	mgr, err = startOperator()
 	Expect(err).NotTo(HaveOccurred())
 })
+
+// startOperator starts the operator with the suite's configuration, its metrics
+// served on metricsAddr.
+func startOperator() (*testenv.Manager, error) {
+	return testenv.StartManager(env.Config, opConfig, 4, testenv.WithMetrics(metricsAddr))
+}
 
 var _ = AfterSuite(func() {
 	if mgr != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -146,16 +147,40 @@ type Manager struct {
 	done     chan error
 }
 
+// ManagerOption adjusts the manager's options before it starts.
+type ManagerOption func(*ctrl.Options)
+
+// WithMetrics serves the manager's metrics endpoint (plain HTTP) on addr, for a test
+// that scrapes it.
+func WithMetrics(addr string) ManagerOption {
+	return func(o *ctrl.Options) { o.Metrics = metricsserver.Options{BindAddress: addr} }
+}
+
+// FreeAddress returns a local address with a port nobody listens on.
+func FreeAddress() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
 // StartManager runs the operator's manager (the one main.go runs) with restCfg until
-// Stop. Metrics and probes are off so several managers can run in one process.
-func StartManager(restCfg *rest.Config, cfg controllers.Config, concurrency int) (*Manager, error) {
+// Stop. Metrics and probes are off unless an option turns them on, so several
+// managers can run in one process.
+func StartManager(restCfg *rest.Config, cfg controllers.Config, concurrency int, opts ...ManagerOption) (*Manager, error) {
 	skipNameValidation := true
 	requests := &RequestCounter{}
-	mgr, err := controllers.NewManager(requests.Wrap(restCfg), cfg, ctrl.Options{
+	options := ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Controller:             ctrlconfigController(skipNameValidation),
-	}, concurrency)
+	}
+	for _, o := range opts {
+		o(&options)
+	}
+	mgr, err := controllers.NewManager(requests.Wrap(restCfg), cfg, options, concurrency)
 	if err != nil {
 		return nil, err
 	}
