@@ -58,13 +58,11 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Ten
 	if err != nil {
 		return false, err
 	}
-	_, res, err := r.applier().apply(ctx, u, applyOptions{createdByCreate: true})
+	key, res, err := r.applier().apply(ctx, u, applyOptions{createdByCreate: true})
 	if err != nil {
 		return false, fmt.Errorf("namespace of %s: %w", klog.KObj(t), err)
 	}
-	if res != unchanged {
-		obs.changed = true
-	}
+	obs.noteApplied(key, res)
 	return false, nil
 }
 
@@ -77,10 +75,9 @@ func (r *TenantReconciler) createNamespace(ctx context.Context, t *silov1.Tenant
 	}
 	switch err := r.Create(ctx, u, client.FieldOwner(FieldOwner)); {
 	case err == nil:
-		obs.changed = true
 		obs.namespaceCreated = true
-		// No event: the Ready event tells the story; an event per creation would
-		// cost every new Tenant one more write.
+		obs.noteApplied(childKey{gvk: u.GroupVersionKind(), name: u.GetName()}, created)
+		// No event of its own: the pass's one event names every kind it created.
 		ctrl.LoggerFrom(ctx).Info("created namespace", "namespace", u.GetName())
 		return false, nil
 	case !apierrors.IsAlreadyExists(err):

@@ -30,6 +30,8 @@ type observation struct {
 	// namespaceCreated is true when this pass created the namespace: nothing but
 	// what Silo puts there can be in it yet.
 	namespaceCreated bool
+	// created and updated are the children the pass created or changed, for its event.
+	created, updated []childKey
 	// namespaceReady is true once the namespace and its fences are applied.
 	namespaceReady bool
 	// components is the readiness of each enabled component, in status order.
@@ -283,7 +285,7 @@ func (r *TenantReconciler) writeStatus(ctx context.Context, orig, t *silov1.Tena
 	if wasReady != isReady {
 		readyC := meta.FindStatusCondition(next.Conditions, silov1.ReadyCondition)
 		typ := corev1.EventTypeNormal
-		if !isReady {
+		if !isReady && readyC.Reason != silov1.SuspendedReason {
 			typ = corev1.EventTypeWarning
 		}
 		r.event(t, typ, readyC.Reason, "Status", "%s", readyC.Message)

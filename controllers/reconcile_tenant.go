@@ -94,10 +94,9 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	orig := t.DeepCopy()
 	obs := &observation{}
 	defer func() {
-		if err := r.writeStatus(ctx, orig, t, obs, reterr); err != nil {
-			reterr = errors.Join(reterr, err)
-		}
-		recordPass(orig, t, obs, reterr, time.Now())
+		statusErr := r.writeStatus(ctx, orig, t, obs, reterr)
+		reterr = errors.Join(reterr, statusErr)
+		r.reportPass(orig, t, obs, reterr, statusErr == nil)
 		if apierrors.IsConflict(reterr) {
 			// Someone else wrote first; the watch brings the new version.
 			reterr = nil
@@ -214,6 +213,7 @@ func (r *TenantReconciler) applyAll(ctx context.Context, desired []runtime.Apply
 		case res != unchanged:
 			obs.changed = true
 			obs.wrote(key)
+			obs.noteApplied(key, res)
 			ctrl.LoggerFrom(ctx).V(1).Info("applied child", "kind", key.gvk.Kind, "name", key.name, "created", res == created)
 		}
 	}

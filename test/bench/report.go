@@ -130,6 +130,7 @@ func (r *results) rows() []row {
 		{"1. operator work per Tenant", fmt.Sprintf("%.1f reconciles, %.1f ms CPU", r.provReconciles/float64(n), r.provCPU*1000/float64(n)), "", "", "", ""},
 		{"2. writes per Tenant", fmt.Sprintf("%.2f", writesPer), fmt.Sprintf("ceiling %.2f; children %d", ceilPer, r.children),
 			"", fmt.Sprintf("<= children + 3 = %d", r.children+3), yes(writesPer <= float64(r.children+3))},
+		{"2. events per Tenant (counted in the writes)", fmt.Sprintf("%.2f", float64(r.provReq.Events())/float64(n)), "", "", "", ""},
 		{"2. GET/LIST from reconciles", fmt.Sprint(r.provReq.Reads()), "", "", "0", yes(r.provReq.Reads() == 0)},
 		{"3. steady state: writes", fmt.Sprint(r.steadyReq.Writes()), "", "", "0", yes(r.steadyReq.Writes() == 0)},
 		{"3. steady state: every Tenant reconciled", testenv.Secs(r.steady), "", "", "", ""},

@@ -234,6 +234,19 @@ func (r Requests) Total(keep func(verb string) bool) int {
 // Writes counts the requests that change state.
 func (r Requests) Writes() int { return r.Total(IsWrite) }
 
+// Events counts the writes of Events (a new event, or a repeat patched into its
+// series).
+func (r Requests) Events() int {
+	n := 0
+	for k, v := range r {
+		verb, resource, _ := strings.Cut(k, " ")
+		if resource == "events" && IsWrite(verb) {
+			n += v
+		}
+	}
+	return n
+}
+
 // Reads are GET and LIST requests, which a reconcile that reads from the cache never
 // sends.
 func (r Requests) Reads() int {
