@@ -19,9 +19,9 @@ import (
 )
 
 // The fleet's metrics are read from the informer cache at scrape time, the way
-// kube-state-metrics does: each scrape describes the Tenants that exist now, so a
-// deleted Tenant's series are gone at the next scrape and nothing has to remember to
-// delete them. Every per-Tenant metric carries the label tenant and at most one more
+// kube-state-metrics does: each scrape describes the Tenants and TenantClasses that
+// exist now, so a deleted Tenant's series are gone at the next scrape and nothing has
+// to remember to delete them. Every per-Tenant metric carries the label tenant and at most one more
 // label with a fixed set of values (phase, condition, quota resource): one bounded
 // series set per Tenant, nothing per pod.
 var (
@@ -55,6 +55,34 @@ var (
 	tenantQuotaUsedDesc = prometheus.NewDesc("silo_tenant_quota_used",
 		"Usage of the tenant namespace's ResourceQuota, per resource with a hard limit above 0.",
 		[]string{"tenant", "resource"}, nil)
+)
+
+// The rollout of each TenantClass, from its status: one series set per class.
+var (
+	classInfoDesc = prometheus.NewDesc("silo_class_info",
+		"A TenantClass and its current revision. Always 1.",
+		[]string{"class", "revision"}, nil)
+	classTenantsDesc = prometheus.NewDesc("silo_class_tenants",
+		"Tenants of the class.",
+		[]string{"class"}, nil)
+	classUpdatedDesc = prometheus.NewDesc("silo_class_tenants_updated",
+		"Tenants of the class running its current revision.",
+		[]string{"class"}, nil)
+	classReadyDesc = prometheus.NewDesc("silo_class_tenants_ready",
+		"Tenants of the class that are Ready, on any revision.",
+		[]string{"class"}, nil)
+	classHeldDesc = prometheus.NewDesc("silo_class_tenants_held",
+		"Tenants of the class held on an older revision by classUpdatePolicy Manual.",
+		[]string{"class"}, nil)
+	classFailedDesc = prometheus.NewDesc("silo_class_tenants_failed",
+		"Tenants of the class that failed its current revision.",
+		[]string{"class"}, nil)
+	classPausedDesc = prometheus.NewDesc("silo_class_rollout_paused",
+		"1 while the class's rollout moves no further Tenant (its Paused condition is True: reason Manual or TooManyFailures), else 0.",
+		[]string{"class"}, nil)
+	classConditionDesc = prometheus.NewDesc("silo_class_condition",
+		"One series per condition of the TenantClass (Ready, Progressing, Paused), with its status and reason. Always 1.",
+		[]string{"class", "condition", "status", "reason"}, nil)
 )
 
 // tenantPhases are the values of the phase label, in a fixed order.
@@ -100,6 +128,8 @@ func (c *tenantCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		tenantInfoDesc, tenantPhaseDesc, tenantReadyDesc, tenantComponentsDesc, tenantComponentsReadyDesc,
 		tenantConditionDesc, tenantSuspendedDesc, tenantGenerationLagDesc, tenantQuotaHardDesc, tenantQuotaUsedDesc,
+		classInfoDesc, classTenantsDesc, classUpdatedDesc, classReadyDesc, classHeldDesc, classFailedDesc,
+		classPausedDesc, classConditionDesc,
 	} {
 		ch <- d
 	}
@@ -140,6 +170,37 @@ func (c *tenantCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- m
 		}
 	}
+	classes := &silov1.TenantClassList{}
+	if err := src.reader.List(ctx, classes, client.UnsafeDisableDeepCopy); err != nil {
+		log.Error(err, "listing TenantClasses for metrics")
+		return
+	}
+	for i := range classes.Items {
+		for _, m := range classMetrics(&classes.Items[i]) {
+			ch <- m
+		}
+	}
+}
+
+// classMetrics returns the series of one TenantClass's rollout. It is pure.
+func classMetrics(c *silov1.TenantClass) []prometheus.Metric {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+		return prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{c.Name}, labels...)...)
+	}
+	st := &c.Status
+	out := []prometheus.Metric{
+		gauge(classInfoDesc, 1, st.Revision),
+		gauge(classTenantsDesc, float64(st.Tenants)),
+		gauge(classUpdatedDesc, float64(st.Updated)),
+		gauge(classReadyDesc, float64(st.Ready)),
+		gauge(classHeldDesc, float64(st.Held)),
+		gauge(classFailedDesc, float64(len(st.Failed))),
+		gauge(classPausedDesc, boolValue(meta.IsStatusConditionTrue(st.Conditions, silov1.PausedCondition))),
+	}
+	for _, cond := range st.Conditions {
+		out = append(out, gauge(classConditionDesc, 1, cond.Type, conditionStatusLabel(cond.Status), cond.Reason))
+	}
+	return out
 }
 
 // tenantMetrics returns the series of one Tenant. It is pure, so a table test can pin
@@ -188,13 +249,8 @@ func tenantMetrics(t *silov1.Tenant, quota *corev1.ResourceQuota) []prometheus.M
 
 // tenantClassLabels returns the class a Tenant runs and the class revision, for the
 // class and revision labels of silo_tenant_info.
-//
-// Hook: the Tenant API has no status.class or status.classRevision yet (TenantClass
-// is not part of this API version); when they land, return them here and every
-// dashboard and rule that joins on silo_tenant_info picks them up. Until then both
-// labels are empty.
-func tenantClassLabels(_ *silov1.Tenant) (class, revision string) {
-	return "", ""
+func tenantClassLabels(t *silov1.Tenant) (class, revision string) {
+	return t.Status.Class, t.Status.ClassRevision
 }
 
 // conditionStatusLabel is a condition status as a lowercase label value, as

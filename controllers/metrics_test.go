@@ -50,6 +50,8 @@ func TestTenantMetrics(t *testing.T) {
 		tn := testTenant()
 		tn.Generation = 2
 		tn.Status = silov1.TenantStatus{
+			Class:              "standard",
+			ClassRevision:      "5f8c2d1a",
 			Phase:              silov1.PhaseReady,
 			ObservedGeneration: 2,
 			Components:         []silov1.ComponentStatus{{Name: "app", Ready: true}, {Name: "database"}},
@@ -72,7 +74,7 @@ func TestTenantMetrics(t *testing.T) {
 		lines := []string{
 			`silo_tenant_components{tenant="acme"} 2`,
 			`silo_tenant_components_ready{tenant="acme"} 1`,
-			`silo_tenant_info{class="",revision="",tenant="acme",tenant_namespace="tenant-acme"} 1`,
+			`silo_tenant_info{class="standard",revision="5f8c2d1a",tenant="acme",tenant_namespace="tenant-acme"} 1`,
 			`silo_tenant_ready{tenant="acme"} ` + ready,
 			`silo_tenant_spec_unobserved{tenant="acme"} ` + unobserved,
 			`silo_tenant_suspended{tenant="acme"} ` + suspended,
@@ -124,6 +126,30 @@ func TestTenantMetrics(t *testing.T) {
 				t.Errorf("series (-want +got):\n%s", d)
 			}
 		})
+	}
+}
+
+func TestClassMetrics(t *testing.T) {
+	c := &silov1.TenantClass{
+		ObjectMeta: metav1.ObjectMeta{Name: "standard"},
+		Status: silov1.TenantClassStatus{
+			Revision: "5f8c2d1a", Tenants: 120, Updated: 40, Ready: 118, Held: 2, Failed: []string{"acme", "globex"},
+			Conditions: []metav1.Condition{{Type: silov1.PausedCondition, Status: metav1.ConditionTrue, Reason: silov1.TooManyFailuresReason}},
+		},
+	}
+	want := []string{
+		`silo_class_condition{class="standard",condition="Paused",reason="TooManyFailures",status="true"} 1`,
+		`silo_class_info{class="standard",revision="5f8c2d1a"} 1`,
+		`silo_class_rollout_paused{class="standard"} 1`,
+		`silo_class_tenants{class="standard"} 120`,
+		`silo_class_tenants_failed{class="standard"} 2`,
+		`silo_class_tenants_held{class="standard"} 2`,
+		`silo_class_tenants_ready{class="standard"} 118`,
+		`silo_class_tenants_updated{class="standard"} 40`,
+	}
+	sort.Strings(want)
+	if d := cmp.Diff(want, seriesText(t, classMetrics(c))); d != "" {
+		t.Errorf("series (-want +got):\n%s", d)
 	}
 }
 

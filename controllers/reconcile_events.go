@@ -13,7 +13,7 @@ import (
 )
 
 // Reasons of the events that tell a Tenant's story (besides the Ready flips that
-// writeStatus records, and Adopted).
+// writeStatus records, Adopted, MigrationStarted and the deletion's).
 const (
 	// CreatedEventReason: a pass created children of a new Tenant; one event names
 	// their kinds.
@@ -25,6 +25,12 @@ const (
 	DriftRepairedEventReason = "DriftRepaired"
 	// ResumedEventReason: spec.suspend went back to false.
 	ResumedEventReason = "Resumed"
+	// RolloutReachedEventReason: the class's rollout moved the Tenant to a new
+	// revision. Starting a migration (MigrationStarted) is recorded where the Job is
+	// created; a failed one is a Degraded reason (MigrationFailed).
+	RolloutReachedEventReason = "RolloutReached"
+	// ClassChangedEventReason: the Tenant joined, left or changed its class.
+	ClassChangedEventReason = "ClassChanged"
 )
 
 // maxNamedChildren is how many children an event names one by one before it only
@@ -99,27 +105,66 @@ func storyEvents(orig, t *silov1.Tenant, obs *observation) []storyEvent {
 		out = append(out, storyEvent{corev1.EventTypeNormal, ResumedEventReason, "Resume",
 			"spec.suspend is false: workloads are scaled back up"})
 	}
-	return append(out, classEvents(orig, t)...)
+	return out
 }
 
-// childrenEvent is the one event about the children a pass created or changed.
+// childrenEvent is the one event about the children a pass wrote, or about the class
+// revision the pass moved the Tenant to (a rollout reaching it), whichever tells more.
 func childrenEvent(orig, t *silov1.Tenant, obs *observation) (storyEvent, bool) {
-	if obs == nil || len(obs.created)+len(obs.updated) == 0 {
-		return storyEvent{}, false
+	wrote := obs != nil && len(obs.created)+len(obs.updated) > 0
+	if reason, note := classMove(orig, t); reason != "" {
+		if wrote {
+			note += ": " + childList(obs.created, obs.updated)
+		}
+		return storyEvent{corev1.EventTypeNormal, reason, "Rollout", note}, true
 	}
 	switch {
+	case !wrote:
+		return storyEvent{}, false
 	case meta.FindStatusCondition(orig.Status.Conditions, silov1.ReadyCondition) == nil && len(obs.updated) == 0:
 		// A new Tenant: its kinds tell the story, not 19 names.
-		return storyEvent{corev1.EventTypeNormal, CreatedEventReason, "Create",
-			fmt.Sprintf("created %d children: %s", len(obs.created), kindCounts(obs.created))}, true
+		note := fmt.Sprintf("created %s: %s", children(len(obs.created)), kindCounts(obs.created))
+		if t.Status.Class != "" {
+			note = fmt.Sprintf("created %s (class %s, revision %s): %s",
+				children(len(obs.created)), t.Status.Class, t.Status.ClassRevision, kindCounts(obs.created))
+		}
+		return storyEvent{corev1.EventTypeNormal, CreatedEventReason, "Create", note}, true
 	case orig.Status.ObservedGeneration == t.Generation:
-		// The spec did not change since the last good pass: something else did.
+		// Neither the spec nor the class revision changed since the last good pass:
+		// something else did.
 		return storyEvent{corev1.EventTypeNormal, DriftRepairedEventReason, "Repair",
 			"put back " + childList(obs.created, obs.updated) + " as the Tenant asks (edited or deleted since the last pass)"}, true
 	default:
 		return storyEvent{corev1.EventTypeNormal, UpdatedEventReason, "Update",
 			fmt.Sprintf("applied generation %d: %s", t.Generation, childList(obs.created, obs.updated))}, true
 	}
+}
+
+// classMove tells how the pass changed the class revision the Tenant runs (its
+// status.class and status.classRevision): a class rollout reaching it, or a move to
+// another class. A new Tenant's first revision is no move.
+func classMove(orig, t *silov1.Tenant) (reason, note string) {
+	was, is := orig.Status, t.Status
+	switch {
+	case was.Class == is.Class && is.Class != "" && was.ClassRevision != "" && was.ClassRevision != is.ClassRevision:
+		return RolloutReachedEventReason, fmt.Sprintf("class %s rolled out to this Tenant: revision %s (was %s)",
+			is.Class, is.ClassRevision, was.ClassRevision)
+	case was.Class == is.Class || meta.FindStatusCondition(was.Conditions, silov1.ReadyCondition) == nil:
+		return "", ""
+	case is.Class == "":
+		return ClassChangedEventReason, fmt.Sprintf("left class %s: runs its own spec only", was.Class)
+	case was.Class == "":
+		return ClassChangedEventReason, fmt.Sprintf("joined class %s at revision %s", is.Class, is.ClassRevision)
+	default:
+		return ClassChangedEventReason, fmt.Sprintf("moved from class %s to class %s at revision %s", was.Class, is.Class, is.ClassRevision)
+	}
+}
+
+func children(n int) string {
+	if n == 1 {
+		return "1 child"
+	}
+	return fmt.Sprintf("%d children", n)
 }
 
 // kindCounts is "Namespace, NetworkPolicy (4), Service (3)" in the order the kinds
@@ -161,17 +206,4 @@ func childList(created, updated []childKey) string {
 		parts = append(parts, fmt.Sprintf("and %d more", rest))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// classEvents are the events of a class rollout reaching the Tenant (its class
-// revision changing) and of its migrations starting and failing.
-//
-// Hook: the Tenant API has no status.class, status.classRevision or migration
-// reasons yet (TenantClass is not part of this API version). When they land, return
-// here a Normal "RolloutReached" event when status.classRevision changes (naming
-// the class and both revisions) and a Normal "MigrationStarted" event when the
-// Progressing reason becomes MigrationRunning; a failed migration is a Degraded
-// reason (MigrationFailed), which storyEvents already records.
-func classEvents(_, _ *silov1.Tenant) []storyEvent {
-	return nil
 }

@@ -87,6 +87,38 @@ func TestStoryEvents(t *testing.T) {
 			want: []string{"Normal Resumed spec.suspend is false: workloads are scaled back up"},
 		},
 	}
+	onRevision := func(class, revision string, observed int64) *silov1.Tenant {
+		tn := withStatus(1, observed, silov1.PhaseReady, readyConds...)
+		tn.Status.Class, tn.Status.ClassRevision = class, revision
+		return tn
+	}
+	tests["a class rollout reaching the Tenant: one event with the revisions and what changed"] = struct {
+		orig, next *silov1.Tenant
+		obs        *observation
+		want       []string
+	}{
+		orig: onRevision("standard", "aaa", 1), next: onRevision("standard", "bbb", 1),
+		obs:  &observation{updated: []childKey{key("Deployment", "app")}},
+		want: []string{"Normal RolloutReached class standard rolled out to this Tenant: revision bbb (was aaa): updated Deployment app"},
+	}
+	tests["joining a class"] = struct {
+		orig, next *silov1.Tenant
+		obs        *observation
+		want       []string
+	}{
+		orig: onRevision("", "", 1), next: onRevision("standard", "aaa", 2),
+		obs:  &observation{},
+		want: []string{"Normal ClassChanged joined class standard at revision aaa"},
+	}
+	tests["a new Tenant of a class: its first revision is no move"] = struct {
+		orig, next *silov1.Tenant
+		obs        *observation
+		want       []string
+	}{
+		orig: tenant("acme"), next: onRevision("standard", "aaa", 1),
+		obs:  &observation{created: []childKey{key("Deployment", "app")}},
+		want: []string{"Normal Created created 1 child (class standard, revision aaa): Deployment"},
+	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			var got []string

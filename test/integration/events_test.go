@@ -74,6 +74,21 @@ var _ = Describe("A Tenant's events", func() {
 		}, "1s").Should(Succeed())
 	})
 
+	It("tell when a class's rollout reaches the Tenant", func() {
+		f := newFleet("story-rollout", 1, nil)
+		t := &silov1.Tenant{}
+		Expect(get(t, "", f.tenants[0])).To(Succeed())
+		from := t.Status.ClassRevision
+		f.update(func(c *silov1.TenantClass) { c.Spec.Template.App.Image = imageV2 })
+		Eventually(func(g Gomega) {
+			g.Expect(tenantEvents(g, t)).To(ContainElement("Normal RolloutReached"))
+			g.Expect(eventNote(g, t, "RolloutReached")).To(And(
+				HavePrefix("class "+f.class+" rolled out to this Tenant: revision "),
+				ContainSubstring("(was "+from+")"),
+				ContainSubstring("updated Deployment "+controllers.AppName)))
+		}).Should(Succeed())
+	})
+
 	It("warn of a conflict on a new Tenant, once", func() {
 		name := uniqueName("story-conflict")
 		Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllers.NamespacePrefix + name}})).To(Succeed())

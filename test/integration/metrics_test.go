@@ -146,6 +146,39 @@ var _ = Describe("The metrics endpoint", func() {
 		}).Should(Succeed())
 	})
 
+	It("exports each class's rollout and the class and revision of its Tenants", func() {
+		f := newFleet("metrics-class", 1, nil)
+		var revision string
+		Eventually(func(g Gomega) {
+			revision = f.status(g).Revision
+			fams := scrape(g)
+			class := map[string]string{"class": f.class}
+			for name, want := range map[string]float64{
+				"silo_class_tenants": 1, "silo_class_tenants_updated": 1, "silo_class_tenants_ready": 1,
+				"silo_class_tenants_failed": 0, "silo_class_tenants_held": 0, "silo_class_rollout_paused": 0,
+			} {
+				v, ok := sample(fams, name, class)
+				g.Expect(ok).To(BeTrue(), "no series %s%v", name, class)
+				g.Expect(v).To(Equal(want), "%s%v", name, class)
+			}
+			_, ok := sample(fams, "silo_class_info", map[string]string{"class": f.class, "revision": revision})
+			g.Expect(ok).To(BeTrue())
+			_, ok = sample(fams, "silo_tenant_info", map[string]string{"tenant": f.tenants[0], "class": f.class, "revision": revision})
+			g.Expect(ok).To(BeTrue(), "the Tenant's info names its class and revision %s", revision)
+		}).Should(Succeed())
+
+		By("pausing the rollout")
+		f.update(func(c *silov1.TenantClass) { c.Spec.Rollout.Paused = true })
+		Eventually(func(g Gomega) {
+			fams := scrape(g)
+			v, _ := sample(fams, "silo_class_rollout_paused", map[string]string{"class": f.class})
+			g.Expect(v).To(Equal(1.0))
+			_, ok := sample(fams, "silo_class_condition", map[string]string{"class": f.class, "condition": silov1.PausedCondition,
+				"status": "true", "reason": silov1.ManualReason})
+			g.Expect(ok).To(BeTrue())
+		}).Should(Succeed())
+	})
+
 	It("counts failed passes by reason", func() {
 		name := uniqueName("metrics-conflict")
 		reason := map[string]string{"reason": silov1.NamespaceConflictReason}
