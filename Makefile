@@ -61,7 +61,11 @@ k8s-binaries: ## Build kube-apiserver and etcd for envtest (cached in .cache/).
 	@SILO_CACHE=$(CACHE) hack/k8s-binaries.sh test >/dev/null
 
 .PHONY: test
-test: lint test-unit test-integration test-conformance test-e2e ## Every test tier that fits in CI (the e2e tier on the local kwok cluster: pods are simulated).
+test: lint check-rules test-unit test-integration test-conformance test-e2e ## Every test tier that fits in CI (the e2e tier on the local kwok cluster: pods are simulated).
+
+.PHONY: check-rules
+check-rules: ## promtool check rules and test rules on the chart's rendered PrometheusRule (promtool and helm built into the cache).
+	SILO_CACHE=$(CACHE) hack/check-rules.sh
 
 .PHONY: test-unit
 test-unit: ## Table tests of builders and status.

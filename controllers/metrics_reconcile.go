@@ -47,6 +47,12 @@ var registerOnce sync.Once
 func registerMetrics(mgr ctrl.Manager) {
 	registerOnce.Do(func() {
 		metrics.Registry.MustRegister(fleet, reconcileErrors, timeToReady)
+		// Series of the usual reasons exist from the start, at 0, so a rate over the
+		// first errors is right and alerts that select the metric always see it.
+		for _, reason := range []string{"Conflict", "Forbidden", "Invalid", "NotFound", "Timeout", "Unknown",
+			silov1.NamespaceConflictReason} {
+			reconcileErrors.WithLabelValues(reason)
+		}
 	})
 	fleet.setSource(&fleetSource{reader: mgr.GetCache(), elected: mgr.Elected()})
 }

@@ -3,16 +3,19 @@
 # module proxy only (no release download site is reachable from CI), and caches them
 # under .cache/k8s/<version>/bin, keyed by version. A second run is a no-op.
 #
-# Usage: hack/k8s-binaries.sh [test|cluster|all]
+# Usage: hack/k8s-binaries.sh [test|cluster|all|promtool|helm]
 #   test     kube-apiserver, etcd                     (envtest: make test)
 #   cluster  test + kube-controller-manager, kube-scheduler, kwok, kwokctl, helm
 #   all      the same as cluster
+#   promtool promtool only (make check-rules)
+#   helm     helm only
 # Prints the bin folder on the last line of stdout; progress goes to stderr.
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-1.37.2}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${HELM_VERSION:-v3.19.0}"
+PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v0.316.0}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${SILO_CACHE:-$ROOT/.cache}"
 BIN="$CACHE/k8s/v$K8S_VERSION/bin"
@@ -28,7 +31,8 @@ want=(kube-apiserver etcd)
 case "$what" in
   test) ;;
   cluster|all) want+=(kube-controller-manager kube-scheduler kwok kwokctl helm) ;;
-  *) echo "usage: $0 [test|cluster|all]" >&2; exit 2 ;;
+  promtool|helm) want=("$what") ;;
+  *) echo "usage: $0 [test|cluster|all|promtool|helm]" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -103,6 +107,9 @@ for b in "${missing[@]}"; do
     helm)
       log "go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
       GOBIN="$BIN" CGO_ENABLED=0 go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" ;;
+    promtool)
+      log "go install github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION (a few minutes the first time)"
+      GOBIN="$BIN" CGO_ENABLED=0 go install "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION" ;;
   esac
 done
 

@@ -35,3 +35,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "silo.serviceAccountUser" -}}
 {{- printf "system:serviceaccount:%s:%s" .Release.Namespace (include "silo.serviceAccountName" .) }}
 {{- end }}
+
+{{/* The Service that exposes the operator's metrics, and Prometheus's job for it. */}}
+{{- define "silo.metricsServiceName" -}}
+{{- printf "%s-metrics" (include "silo.fullname" .) }}
+{{- end }}
