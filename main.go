@@ -131,7 +131,7 @@ func start(restCfg *rest.Config, cfg controllers.Config, opts ctrl.Options, conc
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	if err := mgr.AddReadyzCheck("cache-sync", controllers.CacheSyncedCheck(mgr.GetCache())); err != nil {
 		return err
 	}
 	ctrl.Log.Info("starting silo", "operatorNamespace", cfg.OperatorNamespace, "concurrency", concurrency)
