@@ -32,8 +32,12 @@ manifests: $(CONTROLLER_GEN) ## Regenerate the CRD and RBAC manifests, and copy 
 generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code.
 	$(CONTROLLER_GEN) object paths=./api/...
 
+.PHONY: chart-readme
+chart-readme: ## Regenerate charts/silo/README.md from Chart.yaml and the comments of values.yaml.
+	go run ./hack/chart-readme charts/silo
+
 .PHONY: verify-generated
-verify-generated: manifests generate ## Fail when generated files are stale.
+verify-generated: manifests generate chart-readme ## Fail when generated files (CRDs, RBAC, deepcopy, the chart's copies and README) are stale.
 	@if ! git diff --quiet -- api config charts || [ -n "$$(git ls-files --others --exclude-standard -- api config charts)" ]; then \
 		echo "generated files are stale: run 'make manifests generate' and commit the result"; \
 		git status --short -- api config charts; git --no-pager diff --stat -- api config charts; exit 1; fi
@@ -69,7 +73,7 @@ check-rules: ## promtool check rules and test rules on the chart's rendered Prom
 
 .PHONY: test-unit
 test-unit: ## Table tests of builders and status.
-	go test ./api/... ./controllers/... -count=1
+	go test ./api/... ./controllers/... ./hack/... -count=1
 
 BENCH_TENANTS ?= 50
 
