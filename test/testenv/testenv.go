@@ -106,13 +106,19 @@ type Manager struct {
 // StartManager runs the operator's manager (the one main.go runs) with restCfg until
 // Stop. Metrics and probes are off so several managers can run in one process.
 func StartManager(restCfg *rest.Config, cfg controllers.Config, concurrency int) (*Manager, error) {
-	skipNameValidation := true
-	requests := &RequestCounter{}
-	mgr, err := controllers.NewManager(requests.Wrap(restCfg), cfg, ctrl.Options{
+	return StartManagerWithOptions(restCfg, cfg, concurrency, ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Controller:             ctrlconfigController(skipNameValidation),
-	}, concurrency)
+	})
+}
+
+// StartManagerWithOptions is StartManager with the manager's options (metrics,
+// probes) given; the controller may run besides another in the same process.
+func StartManagerWithOptions(restCfg *rest.Config, cfg controllers.Config, concurrency int, opts ctrl.Options) (*Manager, error) {
+	skipNameValidation := true
+	requests := &RequestCounter{}
+	opts.Controller = ctrlconfigController(skipNameValidation)
+	mgr, err := controllers.NewManager(requests.Wrap(restCfg), cfg, opts, concurrency)
 	if err != nil {
 		return nil, err
 	}
