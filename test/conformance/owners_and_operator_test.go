@@ -13,6 +13,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -357,6 +358,7 @@ func standInForWorkloadControllers(p, namespace string) []*corev1.Pod {
 	}
 	var pods []*corev1.Pod
 	for i, tmpl := range templates {
+		ensurePriorityClass(tmpl.Spec.PriorityClassName)
 		pod := &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%spod-%d", p, i), Namespace: namespace, Labels: tmpl.Labels},
 			Spec:       tmpl.Spec,
@@ -365,6 +367,22 @@ func standInForWorkloadControllers(p, namespace string) []*corev1.Pod {
 		pods = append(pods, pod)
 	}
 	return pods
+}
+
+// ensurePriorityClass creates the PriorityClass name, unless it is empty or exists,
+// until the end of the check: the operator's --default-priority-class, which pods of
+// managed workloads name, is the platform's to create.
+func ensurePriorityClass(name string) {
+	GinkgoHelper()
+	if name == "" {
+		return
+	}
+	pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Value: 100}
+	if err := admin.Create(ctx, pc); err != nil {
+		Expect(apierrors.IsAlreadyExists(err)).To(BeTrue(), "creating PriorityClass %s: %v", name, err)
+		return
+	}
+	DeferCleanup(func() { _ = admin.Delete(ctx, pc) })
 }
 
 // operatorNamespace is the namespace of the operator's identity.
