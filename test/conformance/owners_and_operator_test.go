@@ -42,12 +42,7 @@ var _ = Describe("Owners' self-service, the managed-by label and the operator's 
 var _ = Describe("Owners' self-service, the managed-by label and the operator's scope, with the operator stopped", Ordered, func() {
 	BeforeAll(func() {
 		onEnvtest("it stops the operator the suite runs; on a cluster, scale the operator to zero and run these checks again")
-		Expect(operator.Stop()).To(Succeed())
-		DeferCleanup(func() {
-			var err error
-			operator, err = env.StartOperator(ctx, opConfig, 2)
-			Expect(err).NotTo(HaveOccurred())
-		})
+		stopOperatorUntilCleanup()
 	})
 	ownersAndOperatorChecks("down-")
 })
