@@ -133,6 +133,14 @@ demo: ## Local cluster + chart + operator + sample Tenants, watched until Ready.
 demo-down: ## Stop the demo's operator and delete the local cluster.
 	SILO_CACHE=$(CACHE) hack/demo.sh down
 
+.PHONY: kubectl-mtb
+kubectl-mtb: ## Build the Multi-Tenancy Benchmarks CLI into the cache (KUBECTL_MTB_SRC=checkout when the module proxy does not serve it).
+	@SILO_CACHE=$(CACHE) hack/kubectl-mtb.sh build
+
+.PHONY: mtb
+mtb: ## Run kubectl-mtb (profile levels 1 and 2) as two tenant admins against the local cluster, with the operator running.
+	SILO_CACHE=$(CACHE) hack/kubectl-mtb.sh run
+
 .PHONY: test-e2e
 test-e2e: ## End-to-end: the chart installed by helm on the local cluster, the operator as its ServiceAccount.
 	@start=$$(date +%s); \

@@ -14,7 +14,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/silo-dev/silo/controllers"
 )
@@ -36,6 +35,8 @@ func run() error {
 	cfg := controllers.DefaultConfig()
 	var (
 		metricsAddr, probeAddr string
+		metricsSecure          bool
+		metricsCertDir         string
 		pprofAddr              string
 		leaderElect            bool
 		concurrency            int
@@ -47,8 +48,11 @@ func run() error {
 		tolerations            = strings.Join(guard.Tolerations, ",")
 		extendedResources      = strings.Join(guard.ExtendedResources, ",")
 		ingressAnnotations     = strings.Join(guard.IngressAnnotations, ",")
+		bindingNamespaces      = strings.Join(guard.RoleBindingServiceAccountNamespaces, ",")
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint (0 turns it off)")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the metrics endpoint (0 turns it off)")
+	flag.BoolVar(&metricsSecure, "metrics-secure", true, "serve metrics over HTTPS to callers the API server authenticates and authorizes for GET /metrics (false: plain HTTP to anyone)")
+	flag.StringVar(&metricsCertDir, "metrics-cert-dir", "", "folder with tls.crt and tls.key for the metrics endpoint (empty: a self-signed certificate)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "address of the /debug/pprof endpoints (empty turns them off)")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so only one replica reconciles at a time")
@@ -71,6 +75,7 @@ func run() error {
 	flag.StringVar(&tolerations, "allowed-tolerations", tolerations, "comma-separated taint keys tenant pods may tolerate besides node.kubernetes.io/* and their own node pool (an entry ending in / is a prefix)")
 	flag.StringVar(&extendedResources, "extended-resources", extendedResources, "comma-separated extended resources capped at 0 in tenant quotas unless a Tenant grants them (spec.quota.extended)")
 	flag.StringVar(&ingressAnnotations, "allowed-ingress-annotations", ingressAnnotations, "comma-separated annotation keys tenant Ingresses may carry (an entry ending in / is a prefix)")
+	flag.StringVar(&bindingNamespaces, "rolebinding-serviceaccount-namespaces", bindingNamespaces, "comma-separated namespaces whose ServiceAccounts tenant owners may name in their own RoleBindings, besides their own namespace")
 	zapOpts := zap.Options{TimeEncoder: zapcore.RFC3339TimeEncoder}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -100,6 +105,7 @@ func run() error {
 	guard.Tolerations = controllers.SplitList(tolerations)
 	guard.ExtendedResources = controllers.SplitList(extendedResources)
 	guard.IngressAnnotations = controllers.SplitList(ingressAnnotations)
+	guard.RoleBindingServiceAccountNamespaces = controllers.SplitList(bindingNamespaces)
 	if err := guard.Validate(); err != nil {
 		return fmt.Errorf("invalid guardrail flags: %w", err)
 	}
@@ -110,7 +116,7 @@ func run() error {
 	}
 	restCfg.QPS, restCfg.Burst = float32(qps), burst
 	return start(restCfg, cfg, ctrl.Options{
-		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                 controllers.MetricsOptions(metricsAddr, metricsSecure, metricsCertDir),
 		HealthProbeBindAddress:  probeAddr,
 		PprofBindAddress:        pprofAddr,
 		LeaderElection:          leaderElect,

@@ -38,8 +38,13 @@ type podSpec struct {
 // a non-root user with the runtime's default seccomp profile, without a service
 // account token, in the platform's priority class for managed workloads, and placed
 // where the Tenant says.
+//
+// Its labels are the selector's only, never app.kubernetes.io/managed-by: that label
+// means "only the operator may change this", and pods (and ReplicaSets, which copy
+// the template's labels) are the workload controllers', which a tenant admin may
+// legitimately act on (deleting a pod restarts it).
 func podTemplate(t *silov1.Tenant, cfg *Config, p podSpec) *corev1ac.PodTemplateSpecApplyConfiguration {
-	meta := corev1ac.PodTemplateSpec().WithLabels(componentLabels(t, p.component))
+	meta := corev1ac.PodTemplateSpec().WithLabels(selectorLabels(t, p.component))
 	if len(p.annotations) > 0 {
 		meta.WithAnnotations(p.annotations)
 	}
@@ -136,10 +141,15 @@ func withTag(image, version string) string {
 // selector is the label selector of a component's pods: stable, since a workload's
 // selector cannot change.
 func selector(t *silov1.Tenant, component string) *metav1ac.LabelSelectorApplyConfiguration {
-	return metav1ac.LabelSelector().WithMatchLabels(map[string]string{
+	return metav1ac.LabelSelector().WithMatchLabels(selectorLabels(t, component))
+}
+
+// selectorLabels are the labels of a component's pods that its selector matches.
+func selectorLabels(t *silov1.Tenant, component string) map[string]string {
+	return map[string]string{
 		silov1.TenantLabel:    t.Name,
 		silov1.ComponentLabel: component,
-	})
+	}
 }
 
 // workloadReplicas is the replica count of a component's workload: zero while the

@@ -224,3 +224,41 @@ func TestManagedWorkloadsPriorityClass(t *testing.T) {
 		})
 	}
 }
+
+// TestManagedByLabelStaysOffWhatTenantsActOn proves the split the managed-objects
+// policy relies on: every object Silo writes carries app.kubernetes.io/managed-by, but
+// no pod template does (pods and ReplicaSets inherit it, and a tenant admin may delete
+// a pod), while claim templates keep it (claims hold data, and a StatefulSet's claim
+// templates cannot change after creation).
+func TestManagedByLabelStaysOffWhatTenantsActOn(t *testing.T) {
+	objs := typed(t, buildWorkloads(testContext(fullTestTenant())))
+	for name, o := range objs {
+		if o.GetLabels()[silov1.ManagedByLabel] != silov1.ManagedByValue {
+			t.Errorf("%s: want label %s=%s on every object Silo writes", name, silov1.ManagedByLabel, silov1.ManagedByValue)
+		}
+	}
+	want := map[string]string{silov1.TenantLabel: "acme"}
+	for name, o := range objs {
+		var tmpl *corev1.PodTemplateSpec
+		switch w := o.(type) {
+		case *appsv1.Deployment:
+			tmpl = &w.Spec.Template
+		case *appsv1.StatefulSet:
+			tmpl = &w.Spec.Template
+			for _, c := range w.Spec.VolumeClaimTemplates {
+				if c.Labels[silov1.ManagedByLabel] != silov1.ManagedByValue {
+					t.Errorf("%s: claim template %s lost %s; the template cannot change on existing StatefulSets", name, c.Name, silov1.ManagedByLabel)
+				}
+			}
+		default:
+			continue
+		}
+		if _, ok := tmpl.Labels[silov1.ManagedByLabel]; ok {
+			t.Errorf("%s: pod template carries %s, which its pods would inherit", name, silov1.ManagedByLabel)
+		}
+		want[silov1.ComponentLabel] = tmpl.Labels[silov1.ComponentLabel]
+		if diff := cmp.Diff(want, tmpl.Labels); diff != "" {
+			t.Errorf("%s: pod template labels (-want +got):\n%s", name, diff)
+		}
+	}
+}

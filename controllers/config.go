@@ -63,6 +63,10 @@ type Guardrails struct {
 	// ending in "/" is a prefix. Snippets, server-alias, auth-url, auth-signin and
 	// mirror-* are refused whatever this says.
 	IngressAnnotations []string
+	// RoleBindingServiceAccountNamespaces are the namespaces (besides the tenant's
+	// own) whose ServiceAccounts owners may name in their own RoleBindings: a
+	// platform's CI or monitoring, say. Empty by default.
+	RoleBindingServiceAccountNamespaces []string
 }
 
 // Images are the default images of the managed components, pinned by tag.
@@ -209,6 +213,11 @@ func (g *Guardrails) Validate() error {
 		} else if neverIngressAnnotation(k) {
 			errs = append(errs, fmt.Errorf("ingress annotation %q is never allowed: snippets, server-alias, auth-url, "+
 				"auth-signin and mirror-* make the shared ingress controller serve or send requests for other tenants", k))
+		}
+	}
+	for _, ns := range g.RoleBindingServiceAccountNamespaces {
+		if msgs := validation.IsDNS1123Label(ns); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("ServiceAccount namespace %q is not a namespace name: %s", ns, strings.Join(msgs, "; ")))
 		}
 	}
 	return errors.Join(errs...)

@@ -27,7 +27,8 @@ func podSecurityLevel(t *silov1.Tenant) string {
 // buildNamespace returns the tenant namespace: labelled with its Tenant and the Pod
 // Security level that admission enforces on every pod in it, and carrying the
 // isolation settings (node pool, region, runtime class, image registries, ingress
-// host and class, deletion protection) and the platform's allow-lists that Silo's
+// host and class, deletion protection) and the platform's allow-lists (also the
+// namespaces whose ServiceAccounts owners may bind) that Silo's
 // admission policies enforce, since a policy can read an object's namespace but
 // neither its Tenant nor the operator's flags.
 func buildNamespace(t *silov1.Tenant, cfg *Config) *corev1ac.NamespaceApplyConfiguration {
@@ -56,9 +57,10 @@ func buildNamespace(t *silov1.Tenant, cfg *Config) *corev1ac.NamespaceApplyConfi
 		annotations[silov1.AllowedRegistriesAnnotation] = strings.Join(allowed, ",")
 	}
 	for key, list := range map[string][]string{
-		silov1.AllowedPriorityClassesAnnotation:    allowedPriorityClasses(cfg),
-		silov1.AllowedTolerationsAnnotation:        allowedTolerations(t, cfg),
-		silov1.AllowedIngressAnnotationsAnnotation: cfg.Guardrails.IngressAnnotations,
+		silov1.AllowedPriorityClassesAnnotation:              allowedPriorityClasses(cfg),
+		silov1.AllowedTolerationsAnnotation:                  allowedTolerations(t, cfg),
+		silov1.AllowedIngressAnnotationsAnnotation:           cfg.Guardrails.IngressAnnotations,
+		silov1.RoleBindingServiceAccountNamespacesAnnotation: cfg.Guardrails.RoleBindingServiceAccountNamespaces,
 	} {
 		if len(list) > 0 {
 			annotations[key] = strings.Join(list, ",")

@@ -140,6 +140,12 @@ func TestBuildNamespace(t *testing.T) {
 			wantLabels:      base,
 			wantAnnotations: map[string]string{silov1.AllowedTolerationsAnnotation: "example.com/spot-gpu,nvidia.com/gpu"},
 		},
+		"the platform's ServiceAccount namespaces for owners' RoleBindings become an annotation the self-service policy reads": {
+			tenant:          func(*silov1.Tenant) {},
+			config:          func(c *Config) { c.Guardrails.RoleBindingServiceAccountNamespaces = []string{"ci", "monitoring"} },
+			wantLabels:      base,
+			wantAnnotations: map[string]string{silov1.RoleBindingServiceAccountNamespacesAnnotation: "ci,monitoring"},
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -40,4 +40,9 @@ const (
 	// DeletionProtectionAnnotation on a tenant namespace is "true" while the Tenant
 	// has deletionProtection: only the operator may delete the namespace then.
 	DeletionProtectionAnnotation = "silo.dev/deletion-protection"
+	// RoleBindingServiceAccountNamespacesAnnotation on a tenant namespace lists,
+	// comma-separated, the other namespaces whose ServiceAccounts the owners'
+	// RoleBindings may name (the operator's --rolebinding-serviceaccount-namespaces).
+	// Absent, owners may bind ServiceAccounts of their own namespace only.
+	RoleBindingServiceAccountNamespacesAnnotation = "silo.dev/rolebinding-serviceaccount-namespaces"
 )

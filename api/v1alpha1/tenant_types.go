@@ -41,6 +41,7 @@ type Tenant struct {
 // TenantSpec describes one customer's environment.
 //
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.placement) || !has(oldSelf.placement.region) || (has(self.placement) && has(self.placement.region) && self.placement.region == oldSelf.placement.region)",message="placement.region is immutable once set: data residency cannot move; create a new Tenant in the other region and migrate the data"
+// +kubebuilder:validation:XValidation:rule="!has(self.placement) || !has(self.placement.region) || (has(oldSelf.placement) && has(oldSelf.placement.region)) || (!has(oldSelf.storage) && (!has(oldSelf.queue) || has(oldSelf.queue.external)) && (!has(oldSelf.database) || has(oldSelf.database.external)))",message="placement.region cannot be added to a Tenant that already has volumes (storage, a managed queue or a managed database): a volume's storage class is fixed when it is created, so its data cannot follow the region; create a new Tenant in the region and migrate the data, or add the region before the volumes"
 // +kubebuilder:validation:XValidation:rule="has(self.class) || !has(self.workers) || has(self.workers.command) || has(self.workers.image)",message="workers needs a command (or its own image): with neither it would run a second copy of the app server"
 type TenantSpec struct {
 	// displayName is a human-readable name for the customer, free text.
@@ -394,8 +395,11 @@ type DatabaseSpec struct {
 }
 
 // StorageSpec is the tenant's file storage volume.
+//
+// +kubebuilder:validation:XValidation:rule="quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0",messageExpression="'storage.size cannot shrink from ' + string(oldSelf.size) + ' to ' + string(self.size) + ': a volume can grow but never shrink; set it to ' + string(oldSelf.size) + ' or more'"
 type StorageSpec struct {
-	// size is the size of the volume mounted at /data.
+	// size is the size of the volume mounted at /data. It can grow (when the
+	// StorageClass allows volume expansion) but never shrink.
 	// +required
 	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="storage.size must be a positive quantity such as \"20Gi\""
 	Size resource.Quantity `json:"size"`
@@ -509,7 +513,9 @@ type NetworkSpec struct {
 // PlacementSpec pins the tenant to a region.
 type PlacementSpec struct {
 	// region pins every pod (node affinity on topology.kubernetes.io/region) and
-	// volume (the region's StorageClass) to this region. Immutable once set.
+	// volume (the region's StorageClass) to this region. Immutable once set, and it can
+	// be added to an existing Tenant only while it has no volumes (storage, managed
+	// queue or database): a volume cannot change its StorageClass.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`

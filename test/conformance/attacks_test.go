@@ -96,12 +96,7 @@ var _ = Describe("Attacks on the fences", Ordered, ContinueOnFailure, func() {
 			t := newTenant("conformance-late", "owner-late@conformance.example")
 			t.Spec.DeletionProtection = true
 			late = createTenant(t)
-			Expect(operator.Stop()).To(Succeed())
-			DeferCleanup(func() {
-				var err error
-				operator, err = env.StartOperator(ctx, opConfig, 2)
-				Expect(err).NotTo(HaveOccurred())
-			})
+			stopOperatorUntilCleanup()
 		})
 
 		attacks("down")

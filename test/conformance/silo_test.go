@@ -335,12 +335,7 @@ var _ = Describe("Silo guardrails", func() {
 var _ = Describe("Guardrails with the operator stopped", Ordered, func() {
 	BeforeAll(func() {
 		onEnvtest("it stops the operator the suite runs; on a cluster, scale the operator to zero and run this check alone")
-		Expect(operator.Stop()).To(Succeed())
-		DeferCleanup(func() {
-			var err error
-			operator, err = env.StartOperator(ctx, opConfig, 2)
-			Expect(err).NotTo(HaveOccurred())
-		})
+		stopOperatorUntilCleanup()
 	})
 
 	check("SILO-OP-1", "with the operator down, a NodePort, an edit of a fence, a foreign image and an unpinned pod are still refused", func() {

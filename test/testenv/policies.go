@@ -12,6 +12,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,8 +36,22 @@ const probeName = "silo-policy-probe"
 // API server enforces every one of them: the API server loads a new policy a moment
 // after it is stored, so each policy is probed with a dry-run request it must refuse.
 // Call it before the operator starts: the probes use a tenant namespace and a Tenant
-// that no operator reconciles, and remove them afterwards.
-func InstallPolicies(ctx context.Context, c client.Client, dir string) error {
+// that no operator reconciles, and remove them afterwards. It grants the operator its
+// generated RBAC, since the probe of silo-operator-scope is a request of the
+// operator's identity that RBAC allows and only that policy refuses.
+func (e *Env) InstallPolicies(ctx context.Context, dir string) error {
+	c := e.Client
+	if err := GrantOperatorRBAC(ctx, c); err != nil {
+		return err
+	}
+	opCfg, err := e.OperatorConfig()
+	if err != nil {
+		return err
+	}
+	operator, err := client.New(opCfg, client.Options{Scheme: c.Scheme()})
+	if err != nil {
+		return err
+	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
 		return err
@@ -76,7 +91,11 @@ func InstallPolicies(ctx context.Context, c client.Client, dir string) error {
 		}
 	}
 	for _, p := range policies {
-		if err := waitEnforced(ctx, c, p); err != nil {
+		probeClient := c
+		if p == operatorScopePolicy {
+			probeClient = operator
+		}
+		if err := waitEnforced(ctx, probeClient, p); err != nil {
 			return err
 		}
 	}
@@ -214,6 +233,9 @@ func probePod() *corev1.Pod {
 
 var dryRun = client.DryRunAll
 
+// operatorScopePolicy is probed with a request of the operator's identity.
+const operatorScopePolicy = "silo-operator-scope"
+
 // probes are, per policy, a dry-run request that policy must refuse.
 var probes = map[string]func(context.Context, client.Client) error{
 	"silo-tenant-service-exposure": func(ctx context.Context, c client.Client) error {
@@ -232,6 +254,23 @@ var probes = map[string]func(context.Context, client.Client) error{
 			Labels: map[string]string{silov1.ManagedByLabel: silov1.ManagedByValue},
 		}}
 		return c.Create(ctx, cm, dryRun)
+	},
+	"silo-tenant-managed-label": func(ctx context.Context, c client.Client) error {
+		pod := probePod()
+		pod.Labels = map[string]string{silov1.ManagedByLabel: silov1.ManagedByValue}
+		return c.Create(ctx, pod, dryRun)
+	},
+	"silo-tenant-self-service": func(ctx context.Context, c client.Client) error {
+		rb := &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: probeName},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "silo-tenant-owner"},
+		}
+		return c.Create(ctx, rb, dryRun)
+	},
+	// Sent as the operator: a Secret outside tenant namespaces, which its RBAC allows.
+	operatorScopePolicy: func(ctx context.Context, c client.Client) error {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: metav1.NamespaceDefault}}
+		return c.Create(ctx, s, dryRun)
 	},
 	"silo-tenant-namespace": func(ctx context.Context, c client.Client) error {
 		ns := &corev1.Namespace{}

@@ -170,17 +170,23 @@ func FreeAddress() (string, error) {
 // Stop. Metrics and probes are off unless an option turns them on, so several
 // managers can run in one process.
 func StartManager(restCfg *rest.Config, cfg controllers.Config, concurrency int, opts ...ManagerOption) (*Manager, error) {
-	skipNameValidation := true
-	requests := &RequestCounter{}
 	options := ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Controller:             ctrlconfigController(skipNameValidation),
 	}
 	for _, o := range opts {
 		o(&options)
 	}
-	mgr, err := controllers.NewManager(requests.Wrap(restCfg), cfg, options, concurrency)
+	return StartManagerWithOptions(restCfg, cfg, concurrency, options)
+}
+
+// StartManagerWithOptions is StartManager with the manager's options (metrics,
+// probes) given; the controller may run besides another in the same process.
+func StartManagerWithOptions(restCfg *rest.Config, cfg controllers.Config, concurrency int, opts ctrl.Options) (*Manager, error) {
+	skipNameValidation := true
+	requests := &RequestCounter{}
+	opts.Controller = ctrlconfigController(skipNameValidation)
+	mgr, err := controllers.NewManager(requests.Wrap(restCfg), cfg, opts, concurrency)
 	if err != nil {
 		return nil, err
 	}
