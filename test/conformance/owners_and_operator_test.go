@@ -16,6 +16,7 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/runtime"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -142,7 +143,10 @@ func ownersAndOperatorChecks(p string) {
 			expectPolicyRefusal(op.Create(ctx, lease, client.DryRunAll), "silo-operator-scope", "may not create leases in namespace default")
 		}
 
-		revision := &appsv1.ControllerRevision{ObjectMeta: metav1.ObjectMeta{Name: p + "class-1", Namespace: metav1.NamespaceDefault}, Revision: 1}
+		revision := &appsv1.ControllerRevision{
+			ObjectMeta: metav1.ObjectMeta{Name: p + "class-1", Namespace: metav1.NamespaceDefault},
+			Data:       runtime.RawExtension{Raw: []byte(`{}`)}, Revision: 1,
+		}
 		expectPolicyRefusal(op.Create(ctx, revision, client.DryRunAll), "silo-operator-scope", "may not create controllerrevisions in namespace default")
 
 		// What it does for a living is still allowed.
