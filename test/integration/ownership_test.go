@@ -125,7 +125,7 @@ var _ = Describe("No write when nothing changed, beside other managers", func() 
 			mutate(t)
 		}
 		createTenant(t)
-		return waitSettled(t.Name)
+		return settledReady(t.Name)
 	}
 
 	DescribeTable("another field manager edits the app Deployment; Silo neither undoes it nor writes again",
@@ -139,7 +139,7 @@ var _ = Describe("No write when nothing changed, beside other managers", func() 
 			Expect(k8s.Patch(ctx, d, client.MergeFrom(before), otherManager)).To(Succeed())
 			edited := d.Generation
 			// The edit may start a rollout: play the Deployment controller first.
-			t = waitSettled(t.Name)
+			t = settledReady(t.Name)
 			writes := tenantWrites(t)
 
 			reconcileAgain(t, 3)
@@ -185,7 +185,7 @@ var _ = Describe("No write when nothing changed, beside other managers", func() 
 			g.Expect(d.Spec.Template.Spec.Containers[0].Env[0].Value).To(Equal("changed"))
 			g.Expect(d.Spec.Template.Spec.Tolerations).To(ContainElement(HaveField("Key", "example.com/injected")))
 		}).Should(Succeed())
-		t = waitSettled(t.Name)
+		t = settledReady(t.Name)
 		writes := tenantWrites(t)
 		reconcileAgain(t, 3)
 		Expect(tenantWrites(t)).To(Equal(writes), "Silo writes on every reconcile: %v", mgr.Requests.Snapshot())
@@ -200,12 +200,8 @@ var _ = Describe("No write when nothing changed, beside other managers", func() 
 		c := &d.Spec.Template.Spec.Containers[0]
 		c.Env = append(c.Env, corev1.EnvVar{Name: "INJECTED", Value: "yes"})
 		Expect(k8s.Patch(ctx, d, client.MergeFrom(before), otherManager)).To(Succeed())
-		t = waitSettled(t.Name)
 		// Ready too, so the stopped operator leaves no status write for the new one.
-		Eventually(func(g Gomega) {
-			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
-			g.Expect(meta.IsStatusConditionTrue(t.Status.Conditions, silov1.ReadyCondition)).To(BeTrue(), "not Ready: %v", t.Status.Conditions)
-		}).Should(Succeed())
+		t = settledReady(t.Name)
 
 		restartOperator(nil)
 		writes := tenantWrites(t)
@@ -299,4 +295,19 @@ func injectToleration(ns string) {
 		g.Expect(k8s.Update(ctx, d, client.DryRunAll)).To(Succeed())
 		g.Expect(d.Spec.Template.Spec.Tolerations).To(ContainElement(HaveField("Key", "example.com/injected")))
 	}).Should(Succeed())
+}
+
+// settledReady waits until the Tenant is settled and its Ready condition is True, so
+// no status write is still due when a spec starts counting writes.
+func settledReady(name string) *silov1.Tenant {
+	GinkgoHelper()
+	waitSettled(name)
+	t := &silov1.Tenant{}
+	Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
+		settleWorkloads(g, t)
+		g.Expect(t.Status.ObservedGeneration).To(Equal(t.Generation))
+		g.Expect(meta.IsStatusConditionTrue(t.Status.Conditions, silov1.ReadyCondition)).To(BeTrue(), "not Ready: %v", t.Status.Conditions)
+	}).Should(Succeed())
+	return t
 }

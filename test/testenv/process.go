@@ -110,6 +110,9 @@ func (o *OperatorProcess) Start() error {
 	}
 	args := append([]string{
 		"--metrics-bind-address=" + o.metricsAddr,
+		// The harness reads the reconcile counters over plain HTTP on loopback; the
+		// integration tier proves the secure endpoint's authentication.
+		"--metrics-secure=false",
 		"--pprof-bind-address=" + o.pprofAddr,
 		"--health-probe-bind-address=0",
 		"--leader-elect=false",
