@@ -95,6 +95,20 @@ YAML
     kubectl get tenantclasses
   fi
 
+  # Who may read the operator's metrics: a ServiceAccount bound to the chart's
+  # metrics-reader ClusterRole, as a monitoring system's would be.
+  kubectl apply --server-side -f - >/dev/null <<YAML
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: metrics-scraper, namespace: $NS}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: silo-demo-metrics-scraper}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: $RELEASE-metrics-reader}
+subjects: [{kind: ServiceAccount, name: metrics-scraper, namespace: $NS}]
+YAML
+
   # The kubectl plugin, found by kubectl on PATH as kubectl-silo.
   (cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o bin/kubectl-silo ./hack/kubectl-silo)
   export PATH="$ROOT/bin:$PATH"
@@ -121,8 +135,10 @@ Where to look next (pods are simulated by kwok: Running, but no container runs):
   tail -f .cache/local-operator/silo.log           # the operator's log
   make demo-down                                   # stop the operator, delete the cluster
 
-The operator's metrics (docs/monitoring.md), served on this machine's loopback:
-  curl -s http://127.0.0.1:${SILO_METRICS_PORT:-18080}/metrics | grep '^silo_'
+The operator's metrics (docs/monitoring.md), served on this machine's loopback over
+HTTPS (a self-signed certificate) to callers allowed to GET /metrics:
+  curl -sk -H "Authorization: Bearer \$(kubectl -n $NS create token metrics-scraper)" \\
+    https://127.0.0.1:${SILO_METRICS_PORT:-18080}/metrics | grep '^silo_'
 TXT
 }
 

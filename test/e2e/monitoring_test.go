@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/yaml"
@@ -70,7 +71,8 @@ var _ = Describe("The chart's monitoring", Label("chart", "monitoring"), func() 
 		sm := kinds(objs, "ServiceMonitor")
 		Expect(sm).To(HaveLen(1))
 		endpoints, _, _ := unstructured.NestedSlice(sm[0].Object, "spec", "endpoints")
-		Expect(endpoints).To(ConsistOf(HaveKeyWithValue("port", "metrics")))
+		Expect(endpoints).To(ConsistOf(And(HaveKeyWithValue("port", "metrics"), HaveKeyWithValue("scheme", "https"))),
+			"the metrics endpoint serves HTTPS to authorized callers")
 		rule := kinds(objs, "PrometheusRule")
 		Expect(rule).To(HaveLen(1))
 		groups, _, _ := unstructured.NestedSlice(rule[0].Object, "spec", "groups")
@@ -199,7 +201,7 @@ var _ = Describe("The chart's hygiene", Label("chart"), func() {
 		Entry("two replicas without leader election", []string{"--set", "replicaCount=2", "--set", "leaderElection.enabled=false"}, false),
 	)
 
-	It("has a helm test that asks the operator's metrics Service for Silo's metrics, as a restricted pod", func() {
+	It("has a helm test that asks the operator's metrics Service for Silo's metrics, as a restricted pod allowed to read them", func() {
 		objs := template()
 		var test *corev1.Pod
 		for _, o := range objs {
@@ -208,9 +210,14 @@ var _ = Describe("The chart's hygiene", Label("chart"), func() {
 			}
 		}
 		Expect(test).NotTo(BeNil(), "no helm test pod")
-		Expect(test.Spec.Containers[0].Args[0]).To(ContainSubstring("http://silo-metrics.default.svc:8080/metrics"))
+		Expect(test.Spec.Containers[0].Args[0]).To(And(
+			ContainSubstring("https://silo-metrics.default.svc:8443/metrics"), ContainSubstring("Authorization: Bearer")))
 		Expect(test.Spec.SecurityContext.RunAsNonRoot).To(HaveValue(BeTrue()))
 		Expect(test.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation).To(HaveValue(BeFalse()))
+		binding := find[*rbacv1.ClusterRoleBinding](objs, test.Spec.ServiceAccountName)
+		Expect(binding.RoleRef.Name).To(Equal("silo-metrics-reader"))
+		Expect(binding.Annotations).To(HaveKeyWithValue("helm.sh/hook", "test"))
+		Expect(find[*corev1.ServiceAccount](objs, test.Spec.ServiceAccountName).Annotations).To(HaveKeyWithValue("helm.sh/hook", "test"))
 	})
 
 	It("serves pprof only when pprof.bindAddress is set", func() {
