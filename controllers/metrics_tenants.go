@@ -3,7 +3,8 @@ package controllers
 import (
 	"context"
 	"errors"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -240,7 +241,7 @@ func tenantMetrics(t *silov1.Tenant, quota *corev1.ResourceQuota) []prometheus.M
 		out = append(out, gauge(tenantConditionDesc, 1, cond.Type, conditionStatusLabel(cond.Status), cond.Reason))
 	}
 	if quota != nil {
-		for _, res := range sortedResources(quota.Status.Hard) {
+		for _, res := range slices.Sorted(maps.Keys(quota.Status.Hard)) {
 			hard := quota.Status.Hard[res]
 			if hard.IsZero() {
 				// A resource the Tenant may not use at all (NodePort Services, say):
@@ -272,15 +273,6 @@ func conditionStatusLabel(s metav1.ConditionStatus) string {
 		return "false"
 	}
 	return "unknown"
-}
-
-func sortedResources(l corev1.ResourceList) []corev1.ResourceName {
-	out := make([]corev1.ResourceName, 0, len(l))
-	for k := range l {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }
 
 func boolValue(b bool) float64 {

@@ -25,22 +25,17 @@ func (p *plugin) suspendCommand(suspend bool) *cobra.Command {
 	if suspend {
 		verb, short = "suspend", "Suspend a Tenant: its workloads scale to zero, its volumes and Secrets stay"
 	}
-	return &cobra.Command{
-		Use:   verb + " [<tenant>]",
-		Short: short,
-		Args:  atMostArgs(1, "the Tenant's name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := p.client()
-			if err != nil {
-				return err
-			}
-			name, err := p.tenantName(p.ctx(cmd), c, args)
-			if err != nil {
-				return err
-			}
-			return setSuspend(p.ctx(cmd), c, p.out(), name, suspend)
-		},
+	return p.tenantCommand(verb+" [<tenant>]", short, "", func(ctx context.Context, c client.Client, name string) error {
+		return setSuspend(ctx, c, p.out(), name, suspend)
+	})
+}
+
+// mergePatch sends a JSON merge patch of obj under the plugin's field manager.
+func mergePatch(ctx context.Context, c client.Client, obj client.Object, patch string) error {
+	if err := c.Patch(ctx, obj, client.RawPatch(types.MergePatchType, []byte(patch)), client.FieldOwner(fieldManager)); err != nil {
+		return fmt.Errorf("patching %s: %w", obj.GetName(), err)
 	}
+	return nil
 }
 
 // setSuspend sets a Tenant's spec.suspend, saying what changes.
@@ -57,9 +52,8 @@ func setSuspend(ctx context.Context, c client.Client, w io.Writer, name string, 
 		fmt.Fprintf(w, "Tenant %s is %s: nothing to do\n", name, state)
 		return nil
 	}
-	patch := fmt.Sprintf(`{"spec":{"suspend":%t}}`, suspend)
-	if err := c.Patch(ctx, t, client.RawPatch(types.MergePatchType, []byte(patch)), client.FieldOwner(fieldManager)); err != nil {
-		return fmt.Errorf("patching Tenant %s: %w", name, err)
+	if err := mergePatch(ctx, c, t, fmt.Sprintf(`{"spec":{"suspend":%t}}`, suspend)); err != nil {
+		return err
 	}
 	if suspend {
 		fmt.Fprintf(w, "Tenant %s suspended: its workloads scale to zero; volumes, Secrets and the namespace stay. kubectl silo resume %s brings them back.\n", name, name)
@@ -114,9 +108,8 @@ func setPaused(ctx context.Context, c client.Client, w io.Writer, name string, p
 		fmt.Fprintf(w, "The rollout of TenantClass %s is already %s: nothing to do\n", name, map[bool]string{true: "paused", false: "running"}[paused])
 		return nil
 	}
-	patch := fmt.Sprintf(`{"spec":{"rollout":{"paused":%t}}}`, paused)
-	if err := c.Patch(ctx, class, client.RawPatch(types.MergePatchType, []byte(patch)), client.FieldOwner(fieldManager)); err != nil {
-		return fmt.Errorf("patching TenantClass %s: %w", name, err)
+	if err := mergePatch(ctx, c, class, fmt.Sprintf(`{"spec":{"rollout":{"paused":%t}}}`, paused)); err != nil {
+		return err
 	}
 	if paused {
 		fmt.Fprintf(w, "The rollout of TenantClass %s is paused: no further Tenant moves to a newer revision. kubectl silo rollout resume %s lets it go on.\n", name, name)

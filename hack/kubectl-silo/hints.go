@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -82,7 +83,7 @@ func nextSteps(v *tenantView) []string {
 	}
 	if v.quota != nil {
 		var full []string
-		for _, r := range sortedResourceNames(v.quota.Status.Hard) {
+		for _, r := range slices.Sorted(maps.Keys(v.quota.Status.Hard)) {
 			if fraction(v.quota.Status.Used[r], v.quota.Status.Hard[r]) >= nearQuota {
 				full = append(full, string(r))
 			}
@@ -147,13 +148,4 @@ func fraction(used, hard resource.Quantity) float64 {
 		return 0
 	}
 	return used.AsApproximateFloat64() / h
-}
-
-func sortedResourceNames(l corev1.ResourceList) []corev1.ResourceName {
-	out := make([]corev1.ResourceName, 0, len(l))
-	for k := range l {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
 }

@@ -25,12 +25,25 @@ import (
 const lastEvents = 5
 
 func (p *plugin) statusCommand() *cobra.Command {
+	long := "status shows a Tenant: its namespace, each component with its pods and volume claims, its conditions,\n" +
+		"endpoints, quota usage and last events, and, when something is wrong, what to do next.\n" +
+		"Without a name it shows the Tenant of the namespace -n names."
+	return p.tenantCommand("status [<tenant>]", "Show a Tenant as a tree, and what to do when something is wrong", long,
+		func(ctx context.Context, c client.Client, name string) error {
+			v, err := readTenantView(ctx, c, name)
+			if err != nil {
+				return err
+			}
+			renderStatus(p.out(), v, p.now())
+			return nil
+		})
+}
+
+// tenantCommand is a command about one Tenant, named by its argument or by the
+// namespace -n names.
+func (p *plugin) tenantCommand(use, short, long string, run func(ctx context.Context, c client.Client, name string) error) *cobra.Command {
 	return &cobra.Command{
-		Use:   "status [<tenant>]",
-		Short: "Show a Tenant as a tree, and what to do when something is wrong",
-		Long: "status shows a Tenant: its namespace, each component with its pods and volume claims, its conditions,\n" +
-			"endpoints, quota usage and last events, and, when something is wrong, what to do next.\n" +
-			"Without a name it shows the Tenant of the namespace -n names.",
+		Use: use, Short: short, Long: long,
 		Args: atMostArgs(1, "the Tenant's name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := p.client()
@@ -41,12 +54,7 @@ func (p *plugin) statusCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v, err := readTenantView(p.ctx(cmd), c, name)
-			if err != nil {
-				return err
-			}
-			renderStatus(p.out(), v, p.now())
-			return nil
+			return run(p.ctx(cmd), c, name)
 		},
 	}
 }
