@@ -49,6 +49,10 @@ verify-generated: manifests generate chart-readme ## Fail when generated files (
 build: ## Build the operator binary into bin/silo.
 	CGO_ENABLED=0 go build -trimpath -o bin/silo .
 
+.PHONY: kubectl-silo
+kubectl-silo: ## Build the kubectl plugin into bin/kubectl-silo (put bin/ on PATH: kubectl silo ...).
+	CGO_ENABLED=0 go build -trimpath -o bin/kubectl-silo ./hack/kubectl-silo
+
 .PHONY: run
 run: ## Run the operator against the current kubeconfig.
 	go run . --leader-elect=false
@@ -73,7 +77,7 @@ check-rules: ## promtool check rules and test rules on the chart's rendered Prom
 
 .PHONY: test-unit
 test-unit: ## Table tests of builders and status.
-	go test ./api/... ./controllers/... ./hack/... -count=1
+	go test ./api/... ./controllers/... ./hack/chart-readme/... -count=1
 
 BENCH_TENANTS ?= 50
 
@@ -106,8 +110,9 @@ test-chaos-smoke: ## The chaos tier's CI run: 20 Tenants, 5 kills, a kube-apiser
 	$(MAKE) test-chaos CHAOS_TENANTS=20 CHAOS_KILLS=5 CHAOS_FUZZ=20 CHAOS_FIGHTS=5 CHAOS_QUIET=5
 
 .PHONY: test-integration
-test-integration: k8s-binaries ## Controller behaviour against a real kube-apiserver and etcd (envtest).
+test-integration: k8s-binaries ## Controller behaviour against a real kube-apiserver and etcd (envtest), and the kubectl plugin's golden output.
 	go test ./test/integration/... -count=1 -timeout 20m $(GINKGO_FLAGS)
+	go test ./hack/kubectl-silo/... -count=1 -timeout 5m
 
 .PHONY: test-conformance
 test-conformance: k8s-binaries ## Multi-tenancy conformance (MTB profile level 1 and Silo's guardrails) on envtest; prints a table of checks.

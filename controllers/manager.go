@@ -99,6 +99,8 @@ func NewManager(restCfg *rest.Config, cfg Config, opts ctrl.Options, concurrency
 	if err := cr.SetupWithManager(mgr); err != nil {
 		return nil, fmt.Errorf("setting up the tenant class controller: %w", err)
 	}
-	registerMetrics(mgr)
+	if err := registerMetrics(mgr); err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
 	return mgr, nil
 }

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
@@ -42,9 +43,9 @@ const firstReadyWindow = time.Hour
 var registerOnce sync.Once
 
 // registerMetrics adds Silo's metrics to controller-runtime's registry, which the
-// manager serves on its metrics endpoint, and points the fleet collector at mgr's
-// cache.
-func registerMetrics(mgr ctrl.Manager) {
+// manager serves on its metrics endpoint, and has the fleet collector read mgr's cache
+// while mgr leads (a runnable that needs leader election).
+func registerMetrics(mgr ctrl.Manager) error {
 	registerOnce.Do(func() {
 		metrics.Registry.MustRegister(fleet, reconcileErrors, timeToReady)
 		// Series of the usual reasons exist from the start, at 0, so a rate over the
@@ -53,7 +54,12 @@ func registerMetrics(mgr ctrl.Manager) {
 			reconcileErrors.WithLabelValues(reason)
 		}
 	})
-	fleet.setSource(&fleetSource{reader: mgr.GetCache(), elected: mgr.Elected()})
+	return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		release := fleet.lead(mgr.GetCache())
+		defer release()
+		<-ctx.Done()
+		return nil
+	}))
 }
 
 // recordPass updates the reconciler's metrics after a pass of a live Tenant: orig is

@@ -3,7 +3,8 @@ package controllers
 import (
 	"context"
 	"errors"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -93,34 +94,43 @@ var tenantPhases = []silov1.TenantPhase{
 // scrapeTimeout bounds one scrape's reads from the cache.
 const scrapeTimeout = 10 * time.Second
 
-// fleetSource is where the collector reads the fleet: a manager's cache, once that
-// manager leads. Standby replicas export no Tenant series, so two replicas never
-// report the same Tenant twice.
-type fleetSource struct {
-	reader  client.Reader
-	elected <-chan struct{}
-}
-
-// tenantCollector is a prometheus.Collector of the fleet's per-Tenant metrics.
+// tenantCollector is a prometheus.Collector of the fleet's per-Tenant metrics. It
+// reads the cache of the manager that leads: a standby replica exports no Tenant
+// series, so two replicas never report the same Tenant twice. Tests run several
+// managers in one process; the one that started leading last is read.
 type tenantCollector struct {
-	mu  sync.RWMutex
-	src *fleetSource
+	mu      sync.Mutex
+	leaders []client.Reader
 }
 
-// fleet is the collector registered with controller-runtime's metrics registry; a
-// new manager points it at its own cache (tests start several in one process).
+// fleet is the collector registered with controller-runtime's metrics registry.
 var fleet = &tenantCollector{}
 
-func (c *tenantCollector) setSource(src *fleetSource) {
+// lead makes the collector read r until release is called.
+func (c *tenantCollector) lead(r client.Reader) (release func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.src = src
+	c.leaders = append(c.leaders, r)
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i := len(c.leaders) - 1; i >= 0; i-- {
+			if c.leaders[i] == r {
+				c.leaders = append(c.leaders[:i], c.leaders[i+1:]...)
+				return
+			}
+		}
+	}
 }
 
-func (c *tenantCollector) source() *fleetSource {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.src
+// source is the reader of the latest leader, or nil while nothing leads.
+func (c *tenantCollector) source() client.Reader {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.leaders) == 0 {
+		return nil
+	}
+	return c.leaders[len(c.leaders)-1]
 }
 
 // Describe implements prometheus.Collector.
@@ -138,8 +148,8 @@ func (c *tenantCollector) Describe(ch chan<- *prometheus.Desc) {
 // Collect implements prometheus.Collector: it lists Tenants and their ResourceQuotas
 // from the cache (no request to the API server) and emits their series.
 func (c *tenantCollector) Collect(ch chan<- prometheus.Metric) {
-	src := c.source()
-	if src == nil || !isClosed(src.elected) {
+	reader := c.source()
+	if reader == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
@@ -147,14 +157,14 @@ func (c *tenantCollector) Collect(ch chan<- prometheus.Metric) {
 	log := ctrl.Log.WithName("metrics")
 	tenants := &silov1.TenantList{}
 	// Read-only: the cache's objects are not copied for a scrape.
-	if err := src.reader.List(ctx, tenants, client.UnsafeDisableDeepCopy); err != nil {
+	if err := reader.List(ctx, tenants, client.UnsafeDisableDeepCopy); err != nil {
 		if !errors.As(err, new(*cache.ErrCacheNotStarted)) {
 			log.Error(err, "listing Tenants for metrics")
 		}
 		return
 	}
 	quotas := &corev1.ResourceQuotaList{}
-	if err := src.reader.List(ctx, quotas, client.UnsafeDisableDeepCopy,
+	if err := reader.List(ctx, quotas, client.UnsafeDisableDeepCopy,
 		client.MatchingLabels{silov1.ManagedByLabel: silov1.ManagedByValue}); err != nil {
 		log.Error(err, "listing ResourceQuotas for metrics")
 	}
@@ -171,7 +181,7 @@ func (c *tenantCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	classes := &silov1.TenantClassList{}
-	if err := src.reader.List(ctx, classes, client.UnsafeDisableDeepCopy); err != nil {
+	if err := reader.List(ctx, classes, client.UnsafeDisableDeepCopy); err != nil {
 		log.Error(err, "listing TenantClasses for metrics")
 		return
 	}
@@ -231,7 +241,7 @@ func tenantMetrics(t *silov1.Tenant, quota *corev1.ResourceQuota) []prometheus.M
 		out = append(out, gauge(tenantConditionDesc, 1, cond.Type, conditionStatusLabel(cond.Status), cond.Reason))
 	}
 	if quota != nil {
-		for _, res := range sortedResources(quota.Status.Hard) {
+		for _, res := range slices.Sorted(maps.Keys(quota.Status.Hard)) {
 			hard := quota.Status.Hard[res]
 			if hard.IsZero() {
 				// A resource the Tenant may not use at all (NodePort Services, say):
@@ -265,29 +275,9 @@ func conditionStatusLabel(s metav1.ConditionStatus) string {
 	return "unknown"
 }
 
-func sortedResources(l corev1.ResourceList) []corev1.ResourceName {
-	out := make([]corev1.ResourceName, 0, len(l))
-	for k := range l {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
 func boolValue(b bool) float64 {
 	if b {
 		return 1
 	}
 	return 0
-}
-
-// isClosed reports whether ch is closed (a manager's Elected channel: this replica
-// leads, or leader election is off).
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
 }

@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
@@ -153,25 +154,55 @@ func TestClassMetrics(t *testing.T) {
 	}
 }
 
-func TestTenantCollectorOnlyWhenLeading(t *testing.T) {
-	tn := testTenant()
-	reader := fake.NewClientBuilder().WithScheme(NewScheme()).WithObjects(tn).Build()
-	count := func(elected chan struct{}) int {
-		c := &tenantCollector{}
-		c.setSource(&fleetSource{reader: reader, elected: elected})
+func TestTenantCollectorReadsTheLatestLeader(t *testing.T) {
+	reader := func(names ...string) client.Reader {
+		b := fake.NewClientBuilder().WithScheme(NewScheme())
+		for _, n := range names {
+			tn := testTenant()
+			tn.Name = n
+			b = b.WithObjects(tn)
+		}
+		return b.Build()
+	}
+	c := &tenantCollector{}
+	tenants := func() []string {
 		ch := make(chan prometheus.Metric, 100)
 		c.Collect(ch)
 		close(ch)
-		return len(ch)
+		var out []string
+		for m := range ch {
+			var pb dto.Metric
+			if err := m.Write(&pb); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(m.Desc().String(), `"silo_tenant_info"`) {
+				for _, l := range pb.GetLabel() {
+					if l.GetName() == "tenant" {
+						out = append(out, l.GetValue())
+					}
+				}
+			}
+		}
+		return out
 	}
-	standby := make(chan struct{})
-	if n := count(standby); n != 0 {
-		t.Errorf("a standby replica exported %d series, want none (the leader reports the fleet)", n)
+	if got := tenants(); len(got) != 0 {
+		t.Errorf("exported %v while no manager leads (a standby must export nothing)", got)
 	}
-	leader := make(chan struct{})
-	close(leader)
-	if n := count(leader); n == 0 {
-		t.Error("the leader exported no series for an existing Tenant")
+	releaseFirst := c.lead(reader("acme"))
+	if got := tenants(); !cmp.Equal(got, []string{"acme"}) {
+		t.Errorf("first leader: %v, want [acme]", got)
+	}
+	releaseSecond := c.lead(reader("globex"))
+	if got := tenants(); !cmp.Equal(got, []string{"globex"}) {
+		t.Errorf("second leader: %v, want [globex]", got)
+	}
+	releaseSecond()
+	if got := tenants(); !cmp.Equal(got, []string{"acme"}) {
+		t.Errorf("after the second stopped: %v, want the first's [acme]", got)
+	}
+	releaseFirst()
+	if got := tenants(); len(got) != 0 {
+		t.Errorf("exported %v after every leader stopped", got)
 	}
 }
 

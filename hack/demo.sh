@@ -23,6 +23,8 @@ die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 up() {
   local start=$SECONDS
   say "Silo demo. Pods are simulated by kwok: the scheduler places them on fake nodes and kwok reports them Running; no container runs."
+  # kubectl: the one on PATH, else one built from the Go module proxy into the cache.
+  command -v kubectl >/dev/null 2>&1 || PATH="$("$ROOT/hack/k8s-binaries.sh" kubectl):$PATH"
   say "Local cluster"
   "$ROOT/hack/local-cluster.sh" up
   export KUBECONFIG="$ROOT/.cache/local-cluster/kubeconfig"
@@ -92,10 +94,39 @@ YAML
     echo
     kubectl get tenantclasses
   fi
+
+  # Who may read the operator's metrics: a ServiceAccount bound to the chart's
+  # metrics-reader ClusterRole, as a monitoring system's would be.
+  kubectl apply --server-side -f - >/dev/null <<YAML
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: metrics-scraper, namespace: $NS}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: silo-demo-metrics-scraper}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: $RELEASE-metrics-reader}
+subjects: [{kind: ServiceAccount, name: metrics-scraper, namespace: $NS}]
+YAML
+
+  # The kubectl plugin, found by kubectl on PATH as kubectl-silo.
+  (cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o bin/kubectl-silo ./hack/kubectl-silo)
+  export PATH="$ROOT/bin:$PATH"
+  # The sample with every component, else the first Tenant.
+  local sample
+  sample=$(kubectl get tenants -o name | sed 's|.*/||' | { grep -x globex || true; })
+  [ -n "$sample" ] || sample=$(kubectl get tenants -o name | sed -n '1s|.*/||p')
+  say "kubectl silo list -A"
+  kubectl silo list -A
+  say "kubectl silo status $sample"
+  kubectl silo status "$sample"
+
   cat <<TXT
 
 Where to look next (pods are simulated by kwok: Running, but no container runs):
-  export KUBECONFIG=$KUBECONFIG
+  export KUBECONFIG=$KUBECONFIG PATH=$ROOT/bin:\$PATH
+  kubectl silo status <name>                       # a Tenant as a tree, and what to do next
+  kubectl silo rollout status standard             # a class's rollout (docs/fleet.md)
   kubectl describe tenant <name>                   # conditions, components, events
   kubectl describe tenantclass standard            # a class's revision and rollout (docs/fleet.md)
   kubectl get all,pvc,resourcequota,networkpolicy -n tenant-<name>
@@ -103,6 +134,11 @@ Where to look next (pods are simulated by kwok: Running, but no container runs):
   kubectl get nodes -L topology.kubernetes.io/region -L silo.dev/node-pool
   tail -f .cache/local-operator/silo.log           # the operator's log
   make demo-down                                   # stop the operator, delete the cluster
+
+The operator's metrics (docs/monitoring.md), served on this machine's loopback over
+HTTPS (a self-signed certificate) to callers allowed to GET /metrics:
+  curl -sk -H "Authorization: Bearer \$(kubectl -n $NS create token metrics-scraper)" \\
+    https://127.0.0.1:${SILO_METRICS_PORT:-18080}/metrics | grep '^silo_'
 TXT
 }
 

@@ -3,10 +3,11 @@
 # module proxy only (no release download site is reachable from CI), and caches them
 # under .cache/k8s/<version>/bin, keyed by version. A second run is a no-op.
 #
-# Usage: hack/k8s-binaries.sh [test|cluster|all|promtool|helm]
+# Usage: hack/k8s-binaries.sh [test|cluster|all|kubectl|promtool|helm]
 #   test     kube-apiserver, etcd                     (envtest: make test)
 #   cluster  test + kube-controller-manager, kube-scheduler, kwok, kwokctl, helm
 #   all      the same as cluster
+#   kubectl  kubectl only, for the scripts when none is on PATH
 #   promtool promtool only (make check-rules)
 #   helm     helm only
 # Prints the bin folder on the last line of stdout; progress goes to stderr.
@@ -32,8 +33,8 @@ want=(kube-apiserver etcd)
 case "$what" in
   test) ;;
   cluster|all) want+=(kube-controller-manager kube-scheduler kwok kwokctl helm) ;;
-  promtool|helm) want=("$what") ;;
-  *) echo "usage: $0 [test|cluster|all|promtool|helm]" >&2; exit 2 ;;
+  kubectl|promtool|helm) want=("$what") ;;
+  *) echo "usage: $0 [test|cluster|all|kubectl|promtool|helm]" >&2; exit 2 ;;
 esac
 
 # stale reports whether a cached binary predates how this script builds it: a helm
@@ -57,12 +58,14 @@ log "building ${missing[*]} (Kubernetes v$K8S_VERSION) into $BIN"
 
 need_k8s=false
 for b in "${missing[@]}"; do
-  case "$b" in kube-apiserver|kube-controller-manager|kube-scheduler|etcd) need_k8s=true ;; esac
+  case "$b" in kube-apiserver|kube-controller-manager|kube-scheduler|etcd|kubectl) need_k8s=true ;; esac
 done
 
 if $need_k8s; then
   mkdir -p "$WORK"
-  if [ ! -f "$WORK/go.sum" ] || ! grep -q "k8s.io/kubernetes v$K8S_VERSION" "$WORK/go.mod" 2>/dev/null; then
+  # A build module from before kubectl was one of its tools is resolved again.
+  if [ ! -f "$WORK/go.sum" ] || ! grep -q "k8s.io/kubernetes v$K8S_VERSION" "$WORK/go.mod" 2>/dev/null ||
+    ! grep -q '"k8s.io/kubernetes/cmd/kubectl"' "$WORK/tools.go" 2>/dev/null; then
     log "resolving k8s.io/kubernetes@v$K8S_VERSION from the module proxy"
     modfile=$(cd "$WORK" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
     staging_version="v0${K8S_VERSION#1}"
@@ -91,6 +94,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
     (cd "$WORK" && go mod tidy >&2)
@@ -100,7 +104,7 @@ GO
     start=$(date +%s)
     case "$b" in
       etcd) pkg=go.etcd.io/etcd/server/v3 ;;
-      kube-apiserver|kube-controller-manager|kube-scheduler) pkg="k8s.io/kubernetes/cmd/$b" ;;
+      kube-apiserver|kube-controller-manager|kube-scheduler|kubectl) pkg="k8s.io/kubernetes/cmd/$b" ;;
       *) continue ;;
     esac
     log "go build $b (kube-apiserver takes about 4 minutes on 2 cores the first time)"

@@ -39,10 +39,12 @@ SERVICE_CIDR=10.96.0.0/16
 log() { printf '[local-cluster] %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
+# need_kubectl puts a kubectl on PATH: the one there, else one built from the Go
+# module proxy into the cache (hack/k8s-binaries.sh kubectl), as the other binaries.
 need_kubectl() {
   command -v kubectl >/dev/null 2>&1 && return
-  die "kubectl is not on PATH. Install it (https://kubernetes.io/docs/tasks/tools/#kubectl,
-  or your package manager: apt-get install kubectl, brew install kubectl) and run again."
+  log "kubectl is not on PATH: building it from the Go module proxy into the cache (once)"
+  PATH="$("$ROOT/hack/k8s-binaries.sh" kubectl):$PATH"
 }
 
 binaries() {

@@ -88,7 +88,8 @@ chart_args() {
 }
 
 start() {
-  command -v kubectl >/dev/null || die "kubectl is not on PATH (https://kubernetes.io/docs/tasks/tools/#kubectl)"
+  # kubectl: the one on PATH, else one built from the Go module proxy into the cache.
+  command -v kubectl >/dev/null 2>&1 || PATH="$("$ROOT/hack/k8s-binaries.sh" kubectl):$PATH"
   mkdir -p "$STATE"
   log "building bin/silo"
   (cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o bin/silo .)
@@ -107,7 +108,8 @@ start() {
   log "starting bin/silo as system:serviceaccount:$NS:$SA ${args[*]}"
   KUBECONFIG="$SA_KUBECONFIG" POD_NAMESPACE="$NS" nohup "$ROOT/bin/silo" "${args[@]}" >"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
-  for _ in $(seq 1 100); do
+  # Ready once its informer cache has synced.
+  for _ in $(seq 1 300); do
     if ! running >/dev/null; then
       tail -n 20 "$LOG" >&2
       die "the operator exited; its log is $LOG"
@@ -118,7 +120,7 @@ start() {
     fi
     sleep 0.2
   done
-  die "the operator did not become ready within 20s; its log is $LOG"
+  die "the operator did not become ready within 60s; its log is $LOG"
 }
 
 status() {

@@ -77,6 +77,13 @@ var _ = BeforeSuite(func() {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	helmBin = filepath.Join(lines[len(lines)-1], "helm")
 
+	if _, err := exec.LookPath("kubectl"); err != nil {
+		By("building kubectl from the Go module proxy: none is on PATH")
+		out, err := run("hack/k8s-binaries.sh", "kubectl")
+		Expect(err).NotTo(HaveOccurred())
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		Expect(os.Setenv("PATH", lines[len(lines)-1]+string(os.PathListSeparator)+os.Getenv("PATH"))).To(Succeed())
+	}
 	if _, err := run("kubectl", "get", "--raw", "/readyz"); err != nil {
 		By("starting the local cluster")
 		_, err := run("hack/local-cluster.sh", "up")

@@ -2,6 +2,8 @@ package integration
 
 import (
 	"net/http"
+	"strings"
+	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -9,7 +11,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -17,14 +21,32 @@ import (
 	"github.com/silo-dev/silo/controllers"
 )
 
-// scrape reads the operator's metrics endpoint, as Prometheus does.
+// scraperToken is the bearer token of a ServiceAccount allowed to GET /metrics, as a
+// monitoring system's is.
+var scraperToken = sync.OnceValue(func() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: uniqueName("scraper")}}
+	Expect(k8s.Create(ctx, ns)).To(Succeed())
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: ns.Name},
+		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}},
+	}
+	Expect(k8s.Create(ctx, role)).To(Succeed())
+	Expect(k8s.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: ns.Name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: ns.Name, Name: "prometheus"}},
+	})).To(Succeed())
+	return tokenOf(ns.Name, "prometheus")
+})
+
+// scrape reads the operator's metrics endpoint, as Prometheus does: over HTTPS, with
+// a ServiceAccount's token.
 func scrape(g Gomega) map[string]*dto.MetricFamily {
-	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	code, body, err := scrapeAs("https://"+metricsAddr+"/metrics", scraperToken())
 	g.Expect(err).NotTo(HaveOccurred())
-	defer resp.Body.Close()
-	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
+	g.Expect(code).To(Equal(http.StatusOK), body)
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(resp.Body)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
 	g.Expect(err).NotTo(HaveOccurred())
 	return fams
 }

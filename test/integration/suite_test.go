@@ -32,7 +32,7 @@ var (
 	env       *testenv.Env
 	k8s       client.Client
 	mgr       *testenv.Manager
-	// metricsAddr is where the operator serves its metrics.
+	// metricsAddr is where the operator serves its metrics (scrape reads them).
 	metricsAddr string
 	ctx         = context.Background()
 	opConfig    = controllers.DefaultConfig()
@@ -58,14 +58,13 @@ var _ = BeforeSuite(func() {
 	// refused by the Priority admission plugin.
 	Expect(k8s.Create(ctx, &schedulingv1.PriorityClass{
 		ObjectMeta: metav1.ObjectMeta{Name: managedPriorityClass}, Value: 100})).To(Succeed())
-	metricsAddr, err = testenv.FreeAddress()
-	Expect(err).NotTo(HaveOccurred())
+	metricsAddr = freeAddress()
 	mgr, err = startOperator()
 	Expect(err).NotTo(HaveOccurred())
 })
 
 // startOperator starts the operator with the suite's configuration, its metrics
-// served on metricsAddr.
+// served on metricsAddr as main.go serves them (HTTPS, authenticated, authorized).
 func startOperator() (*testenv.Manager, error) {
 	return testenv.StartManager(env.Config, opConfig, 4, testenv.WithMetrics(metricsAddr))
 }

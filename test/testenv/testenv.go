@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -150,20 +149,11 @@ type Manager struct {
 // ManagerOption adjusts the manager's options before it starts.
 type ManagerOption func(*ctrl.Options)
 
-// WithMetrics serves the manager's metrics endpoint (plain HTTP) on addr, for a test
-// that scrapes it.
+// WithMetrics serves the manager's metrics endpoint on addr as main.go does (HTTPS,
+// for callers the API server authenticates and authorizes), for a test that scrapes
+// it.
 func WithMetrics(addr string) ManagerOption {
-	return func(o *ctrl.Options) { o.Metrics = metricsserver.Options{BindAddress: addr} }
-}
-
-// FreeAddress returns a local address with a port nobody listens on.
-func FreeAddress() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return func(o *ctrl.Options) { o.Metrics = controllers.MetricsOptions(addr, true, "") }
 }
 
 // StartManager runs the operator's manager (the one main.go runs) with restCfg until
