@@ -49,9 +49,9 @@ func componentApp() component {
 func buildApp(bc *buildContext) []runtime.ApplyConfiguration {
 	t := bc.Tenant
 	app := t.Spec.App
-	c := customerContainer(bc, AppName, app.Image, app.Command, app.Env, &app.Resources).
-		WithPorts(tcpPort(appPortName, appPort(t))).
-		WithReadinessProbe(corev1ac.Probe().
+	c := withProbes(customerContainer(bc, AppName, app.Image, app.Command, app.Env, &app.Resources).
+		WithPorts(tcpPort(appPortName, appPort(t))),
+		&app.Probes, appPort(t), corev1ac.Probe().
 			WithTCPSocket(corev1ac.TCPSocketAction().WithPort(intstr.FromString(appPortName))))
 
 	spec := appsv1ac.DeploymentSpec().

@@ -151,6 +151,8 @@ type Owner struct {
 
 // AppSpec describes the customer-facing app servers.
 // +kubebuilder:validation:XValidation:rule="!has(self.autoscaling) || !has(self.replicas)",message="set either app.replicas or app.autoscaling, not both: with autoscaling the HorizontalPodAutoscaler owns the replica count"
+// +kubebuilder:validation:XValidation:rule="!has(self.livenessProbe) || !has(self.livenessProbe.successThreshold) || self.livenessProbe.successThreshold == 1",message="livenessProbe.successThreshold must be 1: Kubernetes allows no other value for liveness probes"
+// +kubebuilder:validation:XValidation:rule="!has(self.startupProbe) || !has(self.startupProbe.successThreshold) || self.startupProbe.successThreshold == 1",message="startupProbe.successThreshold must be 1: Kubernetes allows no other value for startup probes"
 type AppSpec struct {
 	// image is the app's container image, with a tag or digest.
 	// +required
@@ -195,6 +197,9 @@ type AppSpec struct {
 	// ingress, when set, exposes the app at a host name through an Ingress.
 	// +optional
 	Ingress *IngressSpec `json:"ingress,omitempty"`
+
+	// The app's readiness, liveness and startup probes.
+	Probes `json:",inline"`
 }
 
 // AutoscalingSpec configures the app's HorizontalPodAutoscaler.
@@ -236,6 +241,8 @@ type IngressSpec struct {
 }
 
 // WorkersSpec describes the background workers.
+// +kubebuilder:validation:XValidation:rule="!has(self.livenessProbe) || !has(self.livenessProbe.successThreshold) || self.livenessProbe.successThreshold == 1",message="livenessProbe.successThreshold must be 1: Kubernetes allows no other value for liveness probes"
+// +kubebuilder:validation:XValidation:rule="!has(self.startupProbe) || !has(self.startupProbe.successThreshold) || self.startupProbe.successThreshold == 1",message="startupProbe.successThreshold must be 1: Kubernetes allows no other value for startup probes"
 type WorkersSpec struct {
 	// image is the workers' image (default: the app image).
 	// +optional
@@ -259,6 +266,9 @@ type WorkersSpec struct {
 	// resources are the worker container's requests and limits.
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty,omitzero"`
+
+	// The workers' readiness, liveness and startup probes.
+	Probes `json:",inline"`
 }
 
 // ExternalService points a component at a service the platform already runs.

@@ -1,0 +1,47 @@
+package integration
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+)
+
+// The fields a real app needs (probes, pull Secrets, identity, egress, TLS, storage,
+// escape hatches, routing, monitoring) are refused by the API server when wrong, with
+// a message that says what to fix.
+var _ = Describe("Validation of what a real app needs", func() {
+	DescribeTable("refuses a Tenant with a message that says what to fix",
+		func(mutate func(t *silov1.Tenant), want string) {
+			t := newTenant(uniqueName("appfit-invalid"))
+			mutate(t)
+			err := k8s.Create(ctx, t, client.DryRunAll)
+			Expect(err).To(HaveOccurred(), "the API server accepted an invalid Tenant")
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want an Invalid error, got %v", err)
+			Expect(err.Error()).To(ContainSubstring(want))
+		},
+		Entry("a probe with no handler", func(t *silov1.Tenant) {
+			t.Spec.App.ReadinessProbe = &silov1.Probe{PeriodSeconds: 5}
+		}, "a probe needs exactly one of exec, httpGet, tcpSocket or grpc"),
+		Entry("a probe with two handlers", func(t *silov1.Tenant) {
+			t.Spec.App.LivenessProbe = &silov1.Probe{HTTPGet: &silov1.HTTPGetProbe{}, TCPSocket: &silov1.TCPSocketProbe{}}
+		}, "a probe needs exactly one of exec, httpGet, tcpSocket or grpc"),
+		Entry("a liveness probe that needs two successes", func(t *silov1.Tenant) {
+			t.Spec.App.LivenessProbe = &silov1.Probe{HTTPGet: &silov1.HTTPGetProbe{Path: "/livez"}, SuccessThreshold: 2}
+		}, "livenessProbe.successThreshold must be 1"),
+		Entry("a workers' startup probe that needs two successes", func(t *silov1.Tenant) {
+			t.Spec.Workers = &silov1.WorkersSpec{Command: []string{"/app", "worker"},
+				Probes: silov1.Probes{StartupProbe: &silov1.Probe{Exec: &silov1.ExecProbe{Command: []string{"true"}}, SuccessThreshold: 3}}}
+		}, "startupProbe.successThreshold must be 1"),
+		Entry("a probe port out of range", func(t *silov1.Tenant) {
+			t.Spec.App.ReadinessProbe = &silov1.Probe{HTTPGet: &silov1.HTTPGetProbe{Port: ptr.To(intstr.FromInt32(70000))}}
+		}, "port must be a number from 1 to 65535 or a container port name"),
+		Entry("a probe path that is not a path", func(t *silov1.Tenant) {
+			t.Spec.App.ReadinessProbe = &silov1.Probe{HTTPGet: &silov1.HTTPGetProbe{Path: "healthz"}}
+		}, "spec.app.readinessProbe.httpGet.path"),
+	)
+})
