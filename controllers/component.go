@@ -29,6 +29,9 @@ type buildContext struct {
 	// (settingsData). buildWorkloads computes them before it builds the components:
 	// the app's and the workers' pod templates carry their hash.
 	Settings map[string][]byte
+	// PullSecrets are the registry credentials (.dockerconfigjson) of the image pull
+	// Secrets the Tenant may use, by name; a Secret that may not be used has no entry.
+	PullSecrets map[string][]byte
 }
 
 // component is one part of a tenant environment (app, workers, queue, ...): a pure
@@ -73,6 +76,7 @@ var components = []component{
 func buildWorkloads(bc *buildContext) []runtime.ApplyConfiguration {
 	bc = bc.withSettings()
 	objs := []runtime.ApplyConfiguration{buildSettings(bc)}
+	objs = append(objs, buildPullSecrets(bc)...)
 	for i := range components {
 		if c := &components[i]; c.enabled(bc.Tenant) {
 			objs = append(objs, c.desired(bc)...)

@@ -55,6 +55,7 @@ func podTemplate(t *silov1.Tenant, p podSpec) *corev1ac.PodTemplateSpecApplyConf
 	if len(p.volumes) > 0 {
 		spec.WithVolumes(p.volumes...)
 	}
+	withPullSecrets(t, spec)
 	placePod(t, spec)
 	return meta.WithSpec(spec)
 }

@@ -103,6 +103,9 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 	if err := r.readWiring(ctx, bc, obs); err != nil {
 		return err
 	}
+	if err := r.readPullSecrets(ctx, bc, obs); err != nil {
+		return err
+	}
 	desired := append(buildIsolation(bc), buildWorkloads(bc)...)
 	applied, err := r.applyAll(ctx, t, desired, obs)
 	if err != nil {
@@ -149,6 +152,10 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) e
 		externalSecretIndex, externalSecretNames); err != nil {
 		return fmt.Errorf("indexing Tenants by external Secret: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &silov1.Tenant{},
+		pullSecretIndex, pullSecretNames); err != nil {
+		return fmt.Errorf("indexing Tenants by pull Secret: %w", err)
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&silov1.Tenant{}, builder.WithPredicates()).
 		Named("tenant").
@@ -159,6 +166,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) e
 	}
 	// External service Secrets live in the operator's namespace, owned by nobody.
 	b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForExternalSecret))
+	b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForPullSecret))
 	return b.Complete(r)
 }
 

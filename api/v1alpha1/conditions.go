@@ -58,3 +58,11 @@ const (
 	// TenantFinalizer runs the deletion policy before a Tenant goes away.
 	TenantFinalizer = "silo.dev/tenant"
 )
+
+// Reasons of what a real app needs.
+const (
+	// PullSecretUnavailableReason: an image pull Secret the Tenant names is missing
+	// from the operator's namespace, not labelled for the Tenant, or not a registry
+	// credential; it is not copied, and the message names it.
+	PullSecretUnavailableReason = "PullSecretUnavailable"
+)

@@ -83,6 +83,17 @@ type TenantSpec struct {
 	// +optional
 	Storage *StorageSpec `json:"storage,omitempty"`
 
+	// imagePullSecrets name registry credentials for the tenant's images: Secrets of
+	// type kubernetes.io/dockerconfigjson in the operator's namespace, labelled
+	// silo.dev/tenant=<this Tenant's name> (a Secret without that label is never
+	// used). Silo copies each into the tenant namespace under the same name, keeps the
+	// copy in sync, and every pod it manages pulls with them.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=8
+	ImagePullSecrets []PullSecretReference `json:"imagePullSecrets,omitempty"`
+
 	// quota caps what the tenant namespace may consume. Unset fields take the
 	// operator's defaults.
 	// +optional

@@ -5,7 +5,9 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 	"github.com/silo-dev/silo/controllers"
@@ -40,3 +42,92 @@ var _ = Describe("A real app's Tenant", func() {
 		Expect(w.ReadinessProbe.Exec.Command).To(Equal([]string{"true"}), "the workers keep their default readiness")
 	})
 })
+
+// pullSecret returns a registry credential in the operator's namespace, labelled for
+// tenant (no label when tenant is empty).
+func pullSecret(name, tenant, auth string) *corev1.Secret {
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: opConfig.OperatorNamespace},
+		Type:       corev1.SecretTypeDockerConfigJson,
+		Data: map[string][]byte{corev1.DockerConfigJsonKey: []byte(
+			`{"auths":{"registry.example.com":{"auth":"` + auth + `"}}}`)},
+	}
+	if tenant != "" {
+		s.Labels = map[string]string{silov1.TenantLabel: tenant}
+	}
+	return s
+}
+
+var _ = Describe("Image pull Secrets", func() {
+	BeforeEach(ensureOperatorNamespace)
+
+	It("are copied into the tenant namespace, kept in sync, used by every managed pod, and removed when withdrawn", func() {
+		name := uniqueName("pull")
+		src := pullSecret(name+"-registry", name, "dG9rZW4tMQ==")
+		Expect(k8s.Create(ctx, src)).To(Succeed())
+		t := newTenant(name)
+		t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: src.Name}}
+		t.Spec.Workers = &silov1.WorkersSpec{Command: []string{"/app", "worker"}}
+		t.Spec.Cache = &silov1.CacheSpec{}
+		t.Spec.Database = &silov1.DatabaseSpec{}
+		t = createTenant(t)
+		ns := controllers.NamespaceFor(t)
+
+		copied := &corev1.Secret{}
+		Expect(get(copied, ns, src.Name)).To(Succeed())
+		Expect(copied.Type).To(Equal(corev1.SecretTypeDockerConfigJson))
+		Expect(copied.Data).To(Equal(src.Data))
+		Expect(copied.Labels).To(HaveKeyWithValue(silov1.ManagedByLabel, silov1.ManagedByValue))
+		for _, d := range []string{controllers.AppName, controllers.WorkersName, controllers.CacheName} {
+			dep := &appsv1.Deployment{}
+			Expect(get(dep, ns, d)).To(Succeed())
+			Expect(dep.Spec.Template.Spec.ImagePullSecrets).To(Equal([]corev1.LocalObjectReference{{Name: src.Name}}), d)
+		}
+		db := &appsv1.StatefulSet{}
+		Expect(get(db, ns, controllers.DatabaseName)).To(Succeed())
+		Expect(db.Spec.Template.Spec.ImagePullSecrets).To(Equal([]corev1.LocalObjectReference{{Name: src.Name}}))
+
+		By("rotating the credential in the operator's namespace")
+		src.Data[corev1.DockerConfigJsonKey] = []byte(`{"auths":{"registry.example.com":{"auth":"dG9rZW4tMg=="}}}`)
+		Expect(k8s.Update(ctx, src)).To(Succeed())
+		Eventually(func() []byte { return secretDataNow(ns, src.Name)[corev1.DockerConfigJsonKey] }).
+			Should(Equal(src.Data[corev1.DockerConfigJsonKey]))
+
+		By("withdrawing it: the label is removed")
+		src.Labels = nil
+		Expect(k8s.Update(ctx, src)).To(Succeed())
+		Eventually(func() bool { return isNotFound(get(&corev1.Secret{}, ns, src.Name)) }).Should(BeTrue(),
+			"a credential the platform withdrew stays in the tenant namespace")
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
+			g.Expect(readyCondition(t).Reason).To(Equal(silov1.PullSecretUnavailableReason))
+			g.Expect(readyCondition(t).Message).To(ContainSubstring("is not labelled silo.dev/tenant=" + name))
+		}).Should(Succeed())
+	})
+
+	It("never copies a Secret labelled for another tenant, and says so", func() {
+		name := uniqueName("pullother")
+		src := pullSecret(name+"-registry", "someone-else", "b3RoZXI=")
+		Expect(k8s.Create(ctx, src)).To(Succeed())
+		t := newTenant(name)
+		t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: src.Name}}
+		Expect(k8s.Create(ctx, t)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
+			g.Expect(t.Status.Phase).To(Equal(silov1.PhaseDegraded))
+			g.Expect(readyCondition(t).Reason).To(Equal(silov1.PullSecretUnavailableReason))
+		}).Should(Succeed())
+		Consistently(func() bool {
+			return isNotFound(get(&corev1.Secret{}, controllers.NamespaceFor(t), src.Name))
+		}, "2s").Should(BeTrue())
+	})
+})
+
+// secretDataNow reads a Secret's data, or nil when it cannot be read.
+func secretDataNow(ns, name string) map[string][]byte {
+	s := &corev1.Secret{}
+	if err := get(s, ns, name); err != nil {
+		return nil
+	}
+	return s.Data
+}

@@ -43,5 +43,11 @@ var _ = Describe("Validation of what a real app needs", func() {
 		Entry("a probe path that is not a path", func(t *silov1.Tenant) {
 			t.Spec.App.ReadinessProbe = &silov1.Probe{HTTPGet: &silov1.HTTPGetProbe{Path: "healthz"}}
 		}, "spec.app.readinessProbe.httpGet.path"),
+		Entry("a pull Secret at the name of the generated credentials", func(t *silov1.Tenant) {
+			t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: "database-credentials"}}
+		}, "imagePullSecrets name connection-settings or *-credentials"),
+		Entry("the same pull Secret twice", func(t *silov1.Tenant) {
+			t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: "reg"}, {Name: "reg"}}
+		}, "Duplicate value"),
 	)
 })

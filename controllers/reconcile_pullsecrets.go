@@ -1,0 +1,101 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+)
+
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=delete
+
+// pullSecretIndex indexes Tenants by the names of their image pull Secrets, so a
+// change of a Secret in the operator's namespace wakes the Tenants that pull with it.
+const pullSecretIndex = "spec.imagePullSecrets.name"
+
+// readPullSecrets reads the Tenant's image pull Secrets from the operator's
+// namespace into the build context. Only a Secret labelled silo.dev/tenant=<Tenant>
+// of type kubernetes.io/dockerconfigjson is used: the label is the platform's
+// statement that this credential is for this tenant (a Tenant cannot borrow another
+// tenant's registry access by naming its Secret). Any other makes the Tenant
+// Degraded, naming it; the rest of the environment is still applied.
+func (r *TenantReconciler) readPullSecrets(ctx context.Context, bc *buildContext, obs *observation) error {
+	t := bc.Tenant
+	bc.PullSecrets = map[string][]byte{}
+	ns := r.Config.OperatorNamespace
+	var problems []string
+	for _, ref := range t.Spec.ImagePullSecrets {
+		s := &corev1.Secret{}
+		err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, s)
+		switch {
+		case apierrors.IsNotFound(err):
+			problems = append(problems, fmt.Sprintf("the pull Secret %s/%s is missing", ns, ref.Name))
+		case err != nil:
+			return fmt.Errorf("reading pull Secret %s/%s of %s: %w", ns, ref.Name, klog.KObj(t), err)
+		case s.Labels[silov1.TenantLabel] != t.Name:
+			problems = append(problems, fmt.Sprintf("the pull Secret %s/%s is not labelled %s=%s",
+				ns, ref.Name, silov1.TenantLabel, t.Name))
+		case s.Type != corev1.SecretTypeDockerConfigJson || len(s.Data[corev1.DockerConfigJsonKey]) == 0:
+			problems = append(problems, fmt.Sprintf("the pull Secret %s/%s is not of type %s with a %s key",
+				ns, ref.Name, corev1.SecretTypeDockerConfigJson, corev1.DockerConfigJsonKey))
+		default:
+			bc.PullSecrets[ref.Name] = s.Data[corev1.DockerConfigJsonKey]
+		}
+	}
+	if len(problems) > 0 {
+		obs.block(silov1.PullSecretUnavailableReason, strings.Join(problems, "; ")+
+			": create it in the operator's namespace as a registry credential (kubectl create secret docker-registry) "+
+			"labelled "+silov1.TenantLabel+"="+t.Name+"; until then it is not copied and pods pull without it")
+	}
+	return nil
+}
+
+// block records a problem a person has to fix; a second problem in the same pass
+// is added to the first one's message.
+func (o *observation) block(reason, message string) {
+	if o.blocked != nil {
+		o.blocked.message += "; " + message
+		return
+	}
+	o.blocked = &blockage{reason: reason, message: message}
+}
+
+// pullSecretNames are the image pull Secrets a Tenant names (the value of
+// pullSecretIndex).
+func pullSecretNames(obj client.Object) []string {
+	t, ok := obj.(*silov1.Tenant)
+	if !ok {
+		return nil
+	}
+	names := make([]string, 0, len(t.Spec.ImagePullSecrets))
+	for _, ref := range t.Spec.ImagePullSecrets {
+		names = append(names, ref.Name)
+	}
+	return names
+}
+
+// tenantsForPullSecret maps a Secret in the operator's namespace to the Tenants that
+// pull with it, so a changed, relabelled or deleted credential reaches their copies.
+func (r *TenantReconciler) tenantsForPullSecret(ctx context.Context, obj client.Object) []reconcile.Request {
+	if obj.GetNamespace() != r.Config.OperatorNamespace {
+		return nil
+	}
+	list := &silov1.TenantList{}
+	if err := r.List(ctx, list, client.MatchingFields{pullSecretIndex: obj.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing Tenants that use a pull Secret", "secret", klog.KObj(obj))
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}
