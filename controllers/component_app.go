@@ -183,12 +183,22 @@ func customerPodTemplate(bc *buildContext, component string, c *corev1ac.Contain
 		volumes = append(volumes, corev1ac.Volume().WithName(storageVolume).
 			WithPersistentVolumeClaim(corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(StorageName)))
 	}
+	annotations := map[string]string{SettingsHashAnnotation: settingsHash(bc.Settings)}
+	var labels map[string]string
+	if pm := bc.Tenant.Spec.PodMetadata; pm != nil {
+		labels = allowedEntries(pm.Labels, bc.Config.Platform.PodLabelKeys)
+		for k, v := range allowedEntries(pm.Annotations, bc.Config.Platform.PodAnnotationKeys) {
+			annotations[k] = v
+		}
+	}
 	return podTemplate(bc.Tenant, podSpec{
-		component:   component,
-		uid:         appUID,
-		annotations: map[string]string{SettingsHashAnnotation: settingsHash(bc.Settings)},
-		containers:  []*corev1ac.ContainerApplyConfiguration{c},
-		volumes:     volumes,
+		component:      component,
+		uid:            appUID,
+		serviceAccount: WorkloadSAName,
+		labels:         labels,
+		annotations:    annotations,
+		containers:     []*corev1ac.ContainerApplyConfiguration{c},
+		volumes:        volumes,
 	})
 }
 

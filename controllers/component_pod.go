@@ -27,8 +27,12 @@ const (
 // podSpec describes one component's pods; podTemplate turns it into a template that
 // passes the restricted Pod Security Standard.
 type podSpec struct {
-	component   string
-	uid         int64
+	component string
+	uid       int64
+	// serviceAccount is the pods' ServiceAccount (the namespace's default when empty).
+	serviceAccount string
+	// labels are more labels of the pods; the component's own win.
+	labels      map[string]string
 	annotations map[string]string
 	containers  []*corev1ac.ContainerApplyConfiguration
 	volumes     []*corev1ac.VolumeApplyConfiguration
@@ -38,7 +42,7 @@ type podSpec struct {
 // a non-root user with the runtime's default seccomp profile, without a service
 // account token, and placed where the Tenant says.
 func podTemplate(t *silov1.Tenant, p podSpec) *corev1ac.PodTemplateSpecApplyConfiguration {
-	meta := corev1ac.PodTemplateSpec().WithLabels(componentLabels(t, p.component))
+	meta := corev1ac.PodTemplateSpec().WithLabels(p.labels).WithLabels(componentLabels(t, p.component))
 	if len(p.annotations) > 0 {
 		meta.WithAnnotations(p.annotations)
 	}
@@ -54,6 +58,9 @@ func podTemplate(t *silov1.Tenant, p podSpec) *corev1ac.PodTemplateSpecApplyConf
 		WithContainers(p.containers...)
 	if len(p.volumes) > 0 {
 		spec.WithVolumes(p.volumes...)
+	}
+	if p.serviceAccount != "" {
+		spec.WithServiceAccountName(p.serviceAccount)
 	}
 	withPullSecrets(t, spec)
 	placePod(t, spec)

@@ -10,6 +10,7 @@ import (
 
 func TestBuildNamespace(t *testing.T) {
 	cfg := DefaultConfig()
+	cfg.Platform = Platform{} // the platform's lists on the namespace: TestPlatformListsOnNamespace
 	base := map[string]string{
 		silov1.ManagedByLabel:                silov1.ManagedByValue,
 		silov1.TenantLabel:                   "acme",

@@ -103,7 +103,7 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 	if err := r.readWiring(ctx, bc, obs); err != nil {
 		return err
 	}
-	if err := r.readPullSecrets(ctx, bc, obs); err != nil {
+	if err := r.readAppNeeds(ctx, bc, obs); err != nil {
 		return err
 	}
 	desired := append(buildIsolation(bc), buildWorkloads(bc)...)

@@ -65,4 +65,8 @@ const (
 	// from the operator's namespace, not labelled for the Tenant, or not a registry
 	// credential; it is not copied, and the message names it.
 	PullSecretUnavailableReason = "PullSecretUnavailable"
+	// NotAllowedByPlatformReason: the Tenant asks for something the platform's
+	// settings do not allow (an annotation key, a ClusterIssuer, a volume kind); that
+	// part is left out, and the message names it.
+	NotAllowedByPlatformReason = "NotAllowedByPlatform"
 )

@@ -21,4 +21,8 @@ const (
 	// IngressHostAnnotation on a tenant namespace is the Tenant's app.ingress.host:
 	// Ingresses in the namespace may claim that host and its subdomains only.
 	IngressHostAnnotation = "silo.dev/ingress-host"
+	// ServiceAccountKeysAnnotation on a tenant namespace lists, comma-separated, the
+	// ServiceAccount annotation keys (an entry ending in "/" is a prefix) that only
+	// the operator may set there: the platform's workload identity keys.
+	ServiceAccountKeysAnnotation = "silo.dev/service-account-annotation-keys"
 )

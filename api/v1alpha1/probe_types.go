@@ -75,7 +75,7 @@ type HTTPGetProbe struct {
 	// port is the container port, by number or name (default: the app's port).
 	// +optional
 	// +kubebuilder:validation:XIntOrString
-	// +kubebuilder:validation:XValidation:rule="type(self) == int ? (self >= 1 && self <= 65535) : (size(self) <= 15 && self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'))",message="port must be a number from 1 to 65535 or a container port name (a DNS label of at most 15 characters)"
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? (self >= 1 && self <= 65535) : (size(self) >= 1 && size(self) <= 15)",message="port must be a number from 1 to 65535 or a container port name (at most 15 characters)"
 	Port *intstr.IntOrString `json:"port,omitempty"`
 	// scheme is HTTP (the default) or HTTPS (the certificate is not verified).
 	// +optional
@@ -106,7 +106,7 @@ type TCPSocketProbe struct {
 	// port is the container port, by number or name (default: the app's port).
 	// +optional
 	// +kubebuilder:validation:XIntOrString
-	// +kubebuilder:validation:XValidation:rule="type(self) == int ? (self >= 1 && self <= 65535) : (size(self) <= 15 && self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$'))",message="port must be a number from 1 to 65535 or a container port name (a DNS label of at most 15 characters)"
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? (self >= 1 && self <= 65535) : (size(self) >= 1 && size(self) <= 15)",message="port must be a number from 1 to 65535 or a container port name (at most 15 characters)"
 	Port *intstr.IntOrString `json:"port,omitempty"`
 }
 

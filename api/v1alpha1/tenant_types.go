@@ -94,6 +94,16 @@ type TenantSpec struct {
 	// +kubebuilder:validation:MaxItems=8
 	ImagePullSecrets []PullSecretReference `json:"imagePullSecrets,omitempty"`
 
+	// serviceAccount configures the workload ServiceAccount the app and the workers
+	// run as: its annotations give them a cloud workload identity.
+	// +optional
+	ServiceAccount *ServiceAccountSpec `json:"serviceAccount,omitempty"`
+
+	// podMetadata are labels and annotations for the app's and the workers' pods,
+	// limited to the keys the platform allows.
+	// +optional
+	PodMetadata *PodMetadata `json:"podMetadata,omitempty"`
+
 	// quota caps what the tenant namespace may consume. Unset fields take the
 	// operator's defaults.
 	// +optional

@@ -131,3 +131,44 @@ func secretDataNow(ns, name string) map[string][]byte {
 	}
 	return s.Data
 }
+
+var _ = Describe("Workload identity", func() {
+	It("puts the platform-allowed annotations on the workload ServiceAccount the app and workers run as, and allowed labels on their pods", func() {
+		t := newTenant(uniqueName("identity"))
+		t.Spec.ServiceAccount = &silov1.ServiceAccountSpec{Annotations: map[string]string{
+			"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/acme"}}
+		t.Spec.PodMetadata = &silov1.PodMetadata{Labels: map[string]string{"azure.workload.identity/use": "true"}}
+		t.Spec.Workers = &silov1.WorkersSpec{Command: []string{"/app", "worker"}}
+		t = createTenant(t)
+		ns := controllers.NamespaceFor(t)
+
+		sa := &corev1.ServiceAccount{}
+		Expect(get(sa, ns, controllers.WorkloadSAName)).To(Succeed())
+		Expect(sa.Annotations).To(HaveKeyWithValue("eks.amazonaws.com/role-arn", "arn:aws:iam::111122223333:role/acme"))
+		Expect(*sa.AutomountServiceAccountToken).To(BeFalse())
+		for _, name := range []string{controllers.AppName, controllers.WorkersName} {
+			d := &appsv1.Deployment{}
+			Expect(get(d, ns, name)).To(Succeed())
+			Expect(d.Spec.Template.Spec.ServiceAccountName).To(Equal(controllers.WorkloadSAName), name)
+			Expect(d.Spec.Template.Labels).To(HaveKeyWithValue("azure.workload.identity/use", "true"), name)
+		}
+		Expect(t.Status.Phase).NotTo(Equal(silov1.PhaseDegraded))
+	})
+
+	It("leaves out a key the platform did not allow, and says which", func() {
+		t := newTenant(uniqueName("identity-refused"))
+		t.Spec.ServiceAccount = &silov1.ServiceAccountSpec{Annotations: map[string]string{
+			"iam.gke.io/gcp-service-account": "acme@shop.iam.gserviceaccount.com", "example.com/admin-role": "root"}}
+		Expect(k8s.Create(ctx, t)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
+			g.Expect(t.Status.Phase).To(Equal(silov1.PhaseDegraded))
+			g.Expect(readyCondition(t).Reason).To(Equal(silov1.NotAllowedByPlatformReason))
+			g.Expect(readyCondition(t).Message).To(ContainSubstring("serviceAccount.annotations key example.com/admin-role is not on the platform's list"))
+			sa := &corev1.ServiceAccount{}
+			g.Expect(get(sa, controllers.NamespaceFor(t), controllers.WorkloadSAName)).To(Succeed())
+			g.Expect(sa.Annotations).To(HaveKey("iam.gke.io/gcp-service-account"))
+			g.Expect(sa.Annotations).NotTo(HaveKey("example.com/admin-role"))
+		}).Should(Succeed())
+	})
+})

@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"strings"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -46,6 +48,12 @@ var _ = Describe("Validation of what a real app needs", func() {
 		Entry("a pull Secret at the name of the generated credentials", func(t *silov1.Tenant) {
 			t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: "database-credentials"}}
 		}, "imagePullSecrets name connection-settings or *-credentials"),
+		Entry("a pod label that would pass for one of Silo's selectors", func(t *silov1.Tenant) {
+			t.Spec.PodMetadata = &silov1.PodMetadata{Labels: map[string]string{"silo.dev/component": "cache"}}
+		}, "podMetadata.labels cannot set silo.dev/ keys"),
+		Entry("a pod label value that is too long", func(t *silov1.Tenant) {
+			t.Spec.PodMetadata = &silov1.PodMetadata{Labels: map[string]string{"azure.workload.identity/use": strings.Repeat("y", 64)}}
+		}, "podMetadata.labels keys are at most 253 characters and values at most 63"),
 		Entry("the same pull Secret twice", func(t *silov1.Tenant) {
 			t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: "reg"}, {Name: "reg"}}
 		}, "Duplicate value"),

@@ -102,7 +102,10 @@ func createProbeObjects(ctx context.Context, c client.Client) error {
 			silov1.TenantLabel:            probeName,
 			silov1.NamespaceNodePoolLabel: "probe-pool",
 		},
-		Annotations: map[string]string{silov1.AllowedRegistriesAnnotation: "probe.invalid/"},
+		Annotations: map[string]string{
+			silov1.AllowedRegistriesAnnotation:  "probe.invalid/",
+			silov1.ServiceAccountKeysAnnotation: "eks.amazonaws.com/role-arn",
+		},
 	}}
 	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating probe namespace: %w", err)
@@ -189,6 +192,11 @@ var probes = map[string]func(context.Context, client.Client) error{
 		pod := probePod()
 		pod.Spec.Containers[0].Image = "elsewhere.invalid/app:1"
 		return c.Create(ctx, pod, dryRun)
+	},
+	"silo-tenant-service-accounts": func(ctx context.Context, c client.Client) error {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: probeName,
+			Annotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/probe"}}}
+		return c.Create(ctx, sa, dryRun)
 	},
 	"silo-tenant-placement": func(ctx context.Context, c client.Client) error {
 		pod := probePod()

@@ -1,0 +1,67 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+)
+
+// readAppNeeds reads and checks what a real app asks of the platform before
+// building: the image pull Secrets it may use, and whether its settings are within
+// the platform's allowances (a refused part is left out by the builders, and the
+// Tenant says which).
+func (r *TenantReconciler) readAppNeeds(ctx context.Context, bc *buildContext, obs *observation) error {
+	if err := r.readPullSecrets(ctx, bc, obs); err != nil {
+		return err
+	}
+	if refused := platformRefusals(bc.Tenant, &bc.Config.Platform); len(refused) > 0 {
+		obs.block(silov1.NotAllowedByPlatformReason, strings.Join(refused, "; ")+
+			": the platform does not allow it (operator settings), so it is left out; remove it from the Tenant or ask the platform team to allow it")
+	}
+	return nil
+}
+
+// platformRefusals lists, deterministically, what the Tenant asks for that the
+// platform's settings do not allow.
+func platformRefusals(t *silov1.Tenant, p *Platform) []string {
+	var out []string
+	notListed := func(what string, m map[string]string, list []string) {
+		for _, k := range sortedKeys(m) {
+			if !keyAllowed(list, k) {
+				out = append(out, fmt.Sprintf("%s key %s is not on the platform's list (%s)", what, k, listOrNone(list)))
+			}
+		}
+	}
+	if sa := t.Spec.ServiceAccount; sa != nil {
+		notListed("serviceAccount.annotations", sa.Annotations, p.ServiceAccountAnnotationKeys)
+	}
+	if pm := t.Spec.PodMetadata; pm != nil {
+		notListed("podMetadata.labels", pm.Labels, p.PodLabelKeys)
+		notListed("podMetadata.annotations", pm.Annotations, p.PodAnnotationKeys)
+	}
+	return out
+}
+
+// listOrNone joins a platform list for a message.
+func listOrNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
+}
+
+// allowedEntries returns the entries of m whose keys are on list, or nil.
+func allowedEntries(m map[string]string, list []string) map[string]string {
+	var out map[string]string
+	for k, v := range m {
+		if keyAllowed(list, k) {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -1,0 +1,51 @@
+package conformance
+
+import (
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+	"github.com/silo-dev/silo/controllers"
+)
+
+// What a real app may ask of the platform, held to the platform's allow-lists: a
+// tenant admin cannot use what the platform did not allow, and what it did allow
+// still works.
+var _ = Describe("Allowances of a real app", func() {
+	check("SILO-WI-1", "a tenant admin cannot give a ServiceAccount a cloud workload identity; the platform gives the workload ServiceAccount one through the Tenant", func() {
+		t := newTenant("conformance-identity", "owner-identity@conformance.example")
+		t.Spec.ServiceAccount = &silov1.ServiceAccountSpec{Annotations: map[string]string{
+			"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/identity"}}
+		t = createTenant(t)
+		DeferCleanup(func() { _ = admin.Delete(ctx, t) })
+		ns := controllers.NamespaceFor(t)
+		owner, _, err := user("owner-identity@conformance.example")
+		Expect(err).NotTo(HaveOccurred())
+
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "borrowed", Namespace: ns,
+			Annotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::111122223333:role/other-tenant"}}}
+		expectPolicyRefusal(owner.Create(ctx, sa), "silo-tenant-service-accounts",
+			"ServiceAccount borrowed sets eks.amazonaws.com/role-arn", "tenant admins may not set it")
+		gke := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "gke", Namespace: ns,
+			Annotations: map[string]string{"iam.gke.io/gcp-service-account": "platform@p.iam.gserviceaccount.com"}}}
+		expectPolicyRefusal(owner.Create(ctx, gke), "silo-tenant-service-accounts", "sets iam.gke.io/gcp-service-account")
+
+		// Positive controls: the owner's own ServiceAccount with other annotations, and
+		// the workload ServiceAccount the operator annotated from the Tenant.
+		own := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "own", Namespace: ns,
+			Annotations: map[string]string{"example.com/team": "payments"}}}
+		Expect(owner.Create(ctx, own)).To(Succeed())
+		own.Annotations["eks.amazonaws.com/role-arn"] = "arn:aws:iam::111122223333:role/identity"
+		expectPolicyRefusal(owner.Update(ctx, own), "silo-tenant-service-accounts", "sets eks.amazonaws.com/role-arn")
+		workload := &corev1.ServiceAccount{}
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.WorkloadSAName}, workload)).To(Succeed())
+		Expect(workload.Annotations).To(HaveKeyWithValue("eks.amazonaws.com/role-arn", "arn:aws:iam::111122223333:role/identity"))
+		app := &appsv1.Deployment{}
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.AppName}, app)).To(Succeed())
+		Expect(app.Spec.Template.Spec.ServiceAccountName).To(Equal(controllers.WorkloadSAName))
+	})
+})
