@@ -28,6 +28,7 @@ func bindPlatformFlags(fs *flag.FlagSet, p *controllers.Platform) func() error {
 	list("pod-annotation-keys", &p.PodAnnotationKeys, "annotation keys Tenants may put on their app and worker pods (an entry ending in / is a prefix)")
 	list("allowed-cluster-issuers", &p.ClusterIssuers, "cert-manager ClusterIssuers tenants may name (empty: any)")
 	list("allowed-volume-types", &p.VolumeTypes, "volume kinds Tenants' extra volumes and tenant admins' pods may use")
+	list("cluster-cidrs", &p.ClusterCIDRs, "the cluster's own networks (pods, Services), which Tenants' network.egress ranges never open")
 	fs.StringVar(&p.DNSCacheIP, "dns-cache-ip", p.DNSCacheIP, "address of the node-local DNS cache every tenant may query (empty: none)")
 	fs.StringVar(&p.MetricsNamespace, "metrics-namespace", p.MetricsNamespace, "namespace of the monitoring system allowed to scrape tenant apps (empty: none)")
 	fs.StringVar(&p.FileStorageClass, "file-storage-class", p.FileStorageClass, "StorageClass of shared file storage volumes (empty: the cluster default)")

@@ -32,6 +32,9 @@ type Platform struct {
 	// MetricsNamespace is the namespace of the monitoring system allowed to scrape
 	// the tenants' apps. Empty: none.
 	MetricsNamespace string
+	// ClusterCIDRs are the cluster's own networks (pods, Services): a Tenant's egress
+	// ranges never open them, so no network.egress entry reaches another tenant.
+	ClusterCIDRs []string
 	// FileStorageClass is the StorageClass of the shared file storage volume
 	// (spec.storage) of Tenants without a region, or in a region not in
 	// RegionFileStorageClasses; empty: the cluster default. Shared files need a class
@@ -118,6 +121,11 @@ func (p *Platform) Validate() error {
 	if p.DNSCacheIP != "" {
 		if _, err := netip.ParseAddr(p.DNSCacheIP); err != nil {
 			errs = append(errs, fmt.Errorf("DNS cache address %q is not an IP address, such as 169.254.20.10", p.DNSCacheIP))
+		}
+	}
+	for _, c := range p.ClusterCIDRs {
+		if pr, err := netip.ParsePrefix(c); err != nil || pr != pr.Masked() {
+			errs = append(errs, fmt.Errorf("cluster CIDR %q is not an address range with no host bits set, such as 10.244.0.0/16", c))
 		}
 	}
 	if p.MetricsNamespace != "" {

@@ -41,6 +41,11 @@ func platformRefusals(t *silov1.Tenant, p *Platform) []string {
 		notListed("podMetadata.labels", pm.Labels, p.PodLabelKeys)
 		notListed("podMetadata.annotations", pm.Annotations, p.PodAnnotationKeys)
 	}
+	for _, e := range t.Spec.Network.Egress {
+		if _, err := egressExcepts(e.CIDR, p.ClusterCIDRs); err != nil {
+			out = append(out, err.Error())
+		}
+	}
 	return out
 }
 

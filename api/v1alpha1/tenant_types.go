@@ -465,6 +465,14 @@ type NetworkSpec struct {
 	// only the namespace itself and cluster DNS).
 	// +optional
 	AllowInternetEgress bool `json:"allowInternetEgress,omitempty"`
+	// egress allows the tenant's pods to reach these address ranges (private ones
+	// included, unlike allowInternetEgress) on these ports: a managed database on a
+	// private address, say. The cluster's own networks (operator setting
+	// --cluster-cidrs) stay closed inside them.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	Egress []EgressRule `json:"egress,omitempty"`
 }
 
 // PlacementSpec pins the tenant to a region.

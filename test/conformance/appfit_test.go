@@ -5,6 +5,8 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -47,5 +49,35 @@ var _ = Describe("Allowances of a real app", func() {
 		app := &appsv1.Deployment{}
 		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.AppName}, app)).To(Succeed())
 		Expect(app.Spec.Template.Spec.ServiceAccountName).To(Equal(controllers.WorkloadSAName))
+	})
+
+	check("SILO-NET-3", "egress to a private range is the platform's to grant in the Tenant: a tenant admin can neither add one nor widen the operator's", func() {
+		t := newTenant("conformance-egress", "owner-egress@conformance.example")
+		t.Spec.Network.Egress = []silov1.EgressRule{{CIDR: "10.20.0.0/16", Ports: []int32{5432}}}
+		t = createTenant(t)
+		DeferCleanup(func() { _ = admin.Delete(ctx, t) })
+		ns := controllers.NamespaceFor(t)
+		owner, _, err := user("owner-egress@conformance.example")
+		Expect(err).NotTo(HaveOccurred())
+
+		// Refused by RBAC, or by the self-service policy where owners may write
+		// NetworkPolicies of their own: either way, no ipBlock from a tenant admin.
+		np := &networkingv1.NetworkPolicy{
+			ObjectMeta: metav1.ObjectMeta{Name: "to-the-vpc", Namespace: ns},
+			Spec: networkingv1.NetworkPolicySpec{
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+				Egress: []networkingv1.NetworkPolicyEgressRule{{To: []networkingv1.NetworkPolicyPeer{
+					{IPBlock: &networkingv1.IPBlock{CIDR: "10.0.0.0/8"}}}}},
+			},
+		}
+		err = owner.Create(ctx, np)
+		Expect(apierrors.IsForbidden(err)).To(BeTrue(), "an owner created an egress NetworkPolicy to 10.0.0.0/8: %v", err)
+
+		granted := &networkingv1.NetworkPolicy{}
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.NetpolAllowEgress}, granted)).To(Succeed())
+		Expect(granted.Spec.Egress[0].To[0].IPBlock.CIDR).To(Equal("10.20.0.0/16"), "the range the platform granted")
+		granted.Spec.Egress[0].To[0].IPBlock.CIDR = "10.0.0.0/8"
+		Expect(apierrors.IsForbidden(owner.Update(ctx, granted))).To(BeTrue(), "an owner widened the granted range")
+		expectPolicyRefusal(admin.Update(ctx, granted), "silo-tenant-managed-objects", "is managed by Silo")
 	})
 })

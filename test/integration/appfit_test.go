@@ -5,6 +5,7 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -170,5 +171,28 @@ var _ = Describe("Workload identity", func() {
 			g.Expect(sa.Annotations).To(HaveKey("iam.gke.io/gcp-service-account"))
 			g.Expect(sa.Annotations).NotTo(HaveKey("example.com/admin-role"))
 		}).Should(Succeed())
+	})
+})
+
+var _ = Describe("Egress to private ranges", func() {
+	It("lets the tenant reach the Tenant's ranges on their ports, and the node-local DNS cache, and closes them again", func() {
+		t := newTenant(uniqueName("egress"))
+		t.Spec.Network.Egress = []silov1.EgressRule{{CIDR: "10.20.0.0/16", Ports: []int32{5432}}}
+		t = createTenant(t)
+		ns := controllers.NamespaceFor(t)
+
+		np := &networkingv1.NetworkPolicy{}
+		Expect(get(np, ns, controllers.NetpolAllowEgress)).To(Succeed())
+		Expect(np.Spec.PolicyTypes).To(Equal([]networkingv1.PolicyType{networkingv1.PolicyTypeEgress}))
+		Expect(np.Spec.Egress).To(HaveLen(1))
+		Expect(np.Spec.Egress[0].To).To(Equal([]networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: "10.20.0.0/16"}}}))
+		Expect(np.Spec.Egress[0].Ports).To(HaveLen(1))
+		Expect(np.Spec.Egress[0].Ports[0].Port.IntValue()).To(Equal(5432))
+		cache := &networkingv1.NetworkPolicy{}
+		Expect(get(cache, ns, controllers.NetpolAllowDNSCache)).To(Succeed())
+		Expect(cache.Spec.Egress[0].To[0].IPBlock.CIDR).To(Equal("169.254.20.10/32"))
+
+		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Network.Egress = nil })
+		Eventually(func() bool { return isNotFound(get(&networkingv1.NetworkPolicy{}, ns, controllers.NetpolAllowEgress)) }).Should(BeTrue())
 	})
 })

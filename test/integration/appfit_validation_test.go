@@ -54,6 +54,21 @@ var _ = Describe("Validation of what a real app needs", func() {
 		Entry("a pod label value that is too long", func(t *silov1.Tenant) {
 			t.Spec.PodMetadata = &silov1.PodMetadata{Labels: map[string]string{"azure.workload.identity/use": strings.Repeat("y", 64)}}
 		}, "podMetadata.labels keys are at most 253 characters and values at most 63"),
+		Entry("an egress range that is no range", func(t *silov1.Tenant) {
+			t.Spec.Network.Egress = []silov1.EgressRule{{CIDR: "10.20.0.0"}}
+		}, "network.egress cidr must be an address range with no host bits set"),
+		Entry("an egress range with host bits", func(t *silov1.Tenant) {
+			t.Spec.Network.Egress = []silov1.EgressRule{{CIDR: "10.20.1.7/16"}}
+		}, "network.egress cidr must be an address range with no host bits set"),
+		Entry("an egress range as wide as the internet", func(t *silov1.Tenant) {
+			t.Spec.Network.Egress = []silov1.EgressRule{{CIDR: "0.0.0.0/0", Ports: []int32{443}}}
+		}, "network.egress cidr must be a /8 or narrower"),
+		Entry("an egress range holding the cloud metadata service", func(t *silov1.Tenant) {
+			t.Spec.Network.Egress = []silov1.EgressRule{{CIDR: "169.254.0.0/16"}}
+		}, "network.egress cidr must not contain 169.254.169.254"),
+		Entry("an egress port out of range", func(t *silov1.Tenant) {
+			t.Spec.Network.Egress = []silov1.EgressRule{{CIDR: "10.20.0.0/16", Ports: []int32{0}}}
+		}, "spec.network.egress[0].ports[0]"),
 		Entry("the same pull Secret twice", func(t *silov1.Tenant) {
 			t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: "reg"}, {Name: "reg"}}
 		}, "Duplicate value"),
