@@ -79,7 +79,7 @@ func buildApp(bc *buildContext) []runtime.ApplyConfiguration {
 				WithMaxUnavailable(intstr.FromInt32(podDisruptionBudget))))
 	}
 	if app.Ingress != nil {
-		objs = append(objs, buildAppIngress(t))
+		objs = append(objs, buildAppIngress(t, &bc.Config.Platform))
 	}
 	return objs
 }
@@ -126,8 +126,9 @@ func buildAppAutoscaler(t *silov1.Tenant) *autoscalingv2ac.HorizontalPodAutoscal
 						WithAverageUtilization(target)))))
 }
 
-// buildAppIngress returns the Ingress that exposes the app at its host name.
-func buildAppIngress(t *silov1.Tenant) *networkingv1ac.IngressApplyConfiguration {
+// buildAppIngress returns the Ingress that exposes the app at its host name, with
+// TLS from a cert-manager ClusterIssuer when the Tenant names one the platform allows.
+func buildAppIngress(t *silov1.Tenant, p *Platform) *networkingv1ac.IngressApplyConfiguration {
 	in := t.Spec.App.Ingress
 	spec := networkingv1ac.IngressSpec().
 		WithRules(networkingv1ac.IngressRule().
@@ -143,13 +144,33 @@ func buildAppIngress(t *silov1.Tenant) *networkingv1ac.IngressApplyConfiguration
 	if in.ClassName != "" {
 		spec.WithIngressClassName(in.ClassName)
 	}
-	if in.TLSSecretName != "" {
-		spec.WithTLS(networkingv1ac.IngressTLS().WithHosts(in.Host).WithSecretName(in.TLSSecretName))
+	issued := in.Issuer != "" && p.issuerAllowed(in.Issuer)
+	if secret := tlsSecretName(in); in.TLSSecretName != "" || issued {
+		spec.WithTLS(networkingv1ac.IngressTLS().WithHosts(in.Host).WithSecretName(secret))
 	}
-	return networkingv1ac.Ingress(AppName, NamespaceFor(t)).
+	ing := networkingv1ac.Ingress(AppName, NamespaceFor(t)).
 		WithLabels(componentLabels(t, AppName)).
 		WithOwnerReferences(ownerRef(t)).
 		WithSpec(spec)
+	if issued {
+		ing.WithAnnotations(map[string]string{ClusterIssuerAnnotation: in.Issuer})
+	}
+	return ing
+}
+
+// ClusterIssuerAnnotation asks cert-manager for a certificate from a ClusterIssuer.
+const ClusterIssuerAnnotation = "cert-manager.io/cluster-issuer"
+
+// defaultTLSSecretName is where cert-manager stores the app's certificate when the
+// Tenant names an issuer and no Secret.
+const defaultTLSSecretName = "app-tls"
+
+// tlsSecretName is the Secret of the app's certificate.
+func tlsSecretName(in *silov1.IngressSpec) string {
+	if in.TLSSecretName != "" {
+		return in.TLSSecretName
+	}
+	return defaultTLSSecretName
 }
 
 // customerContainer returns a container running the customer's image (the app or

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
 
 // Platform are the platform team's settings for what a tenant's app may ask for:
@@ -150,6 +153,22 @@ func (p *Platform) Validate() error {
 		errs = append(errs, fmt.Errorf("routing %q: want Ingress or HTTPRoute", p.Routing))
 	}
 	return errors.Join(errs...)
+}
+
+// platformNamespaceAnnotations adds the platform's lists that admission policies read
+// to a tenant namespace's annotations.
+func platformNamespaceAnnotations(p *Platform, annotations map[string]string) {
+	if len(p.ServiceAccountAnnotationKeys) > 0 {
+		annotations[silov1.ServiceAccountKeysAnnotation] = strings.Join(p.ServiceAccountAnnotationKeys, ",")
+	}
+	if len(p.ClusterIssuers) > 0 {
+		annotations[silov1.ClusterIssuersAnnotation] = strings.Join(p.ClusterIssuers, ",")
+	}
+}
+
+// issuerAllowed reports whether the platform lets tenants name a ClusterIssuer.
+func (p *Platform) issuerAllowed(issuer string) bool {
+	return len(p.ClusterIssuers) == 0 || slices.Contains(p.ClusterIssuers, issuer)
 }
 
 // FileStorageClassFor returns the StorageClass of the shared file storage in region,

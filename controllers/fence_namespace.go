@@ -51,9 +51,7 @@ func buildNamespace(t *silov1.Tenant, cfg *Config) *corev1ac.NamespaceApplyConfi
 	if ing := t.Spec.App.Ingress; ing != nil && ing.Host != "" {
 		annotations[silov1.IngressHostAnnotation] = ing.Host
 	}
-	if keys := cfg.Platform.ServiceAccountAnnotationKeys; len(keys) > 0 {
-		annotations[silov1.ServiceAccountKeysAnnotation] = strings.Join(keys, ",")
-	}
+	platformNamespaceAnnotations(&cfg.Platform, annotations)
 	if allowed := allowedImagePrefixes(t, cfg); len(allowed) > 0 {
 		annotations[silov1.AllowedRegistriesAnnotation] = strings.Join(allowed, ",")
 	}

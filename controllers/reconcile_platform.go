@@ -41,6 +41,10 @@ func platformRefusals(t *silov1.Tenant, p *Platform) []string {
 		notListed("podMetadata.labels", pm.Labels, p.PodLabelKeys)
 		notListed("podMetadata.annotations", pm.Annotations, p.PodAnnotationKeys)
 	}
+	if in := t.Spec.App.Ingress; in != nil && in.Issuer != "" && !p.issuerAllowed(in.Issuer) {
+		out = append(out, fmt.Sprintf("app.ingress.issuer %s is not one of the platform's ClusterIssuers (%s)",
+			in.Issuer, strings.Join(p.ClusterIssuers, ", ")))
+	}
 	for _, e := range t.Spec.Network.Egress {
 		if _, err := egressExcepts(e.CIDR, p.ClusterCIDRs); err != nil {
 			out = append(out, err.Error())

@@ -25,4 +25,7 @@ const (
 	// ServiceAccount annotation keys (an entry ending in "/" is a prefix) that only
 	// the operator may set there: the platform's workload identity keys.
 	ServiceAccountKeysAnnotation = "silo.dev/service-account-annotation-keys"
+	// ClusterIssuersAnnotation on a tenant namespace lists, comma-separated, the
+	// cert-manager ClusterIssuers Ingresses there may name; absent, any.
+	ClusterIssuersAnnotation = "silo.dev/cluster-issuers"
 )

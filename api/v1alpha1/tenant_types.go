@@ -255,10 +255,19 @@ type IngressSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	ClassName string `json:"className,omitempty"`
-	// tlsSecretName is a Secret in the tenant namespace holding the certificate for host.
+	// tlsSecretName is a Secret in the tenant namespace holding the certificate for
+	// host; with issuer, where cert-manager stores the certificate (default app-tls).
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	TLSSecretName string `json:"tlsSecretName,omitempty"`
+	// issuer names a cert-manager ClusterIssuer that gets the certificate for host:
+	// the Ingress carries cert-manager.io/cluster-issuer and TLS for host. Any
+	// ClusterIssuer, unless the platform lists the allowed ones
+	// (--allowed-cluster-issuers).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // WorkersSpec describes the background workers.

@@ -80,4 +80,28 @@ var _ = Describe("Allowances of a real app", func() {
 		Expect(apierrors.IsForbidden(owner.Update(ctx, granted))).To(BeTrue(), "an owner widened the granted range")
 		expectPolicyRefusal(admin.Update(ctx, granted), "silo-tenant-managed-objects", "is managed by Silo")
 	})
+
+	check("SILO-TLS-1", "a tenant admin's Ingress may ask only the platform's ClusterIssuers for a certificate", func() {
+		expectPolicyRefusal(ownerA.Create(ctx, issuedIngress("internal", "internal-ca")), "silo-tenant-cluster-issuers",
+			"asks ClusterIssuer internal-ca for its certificate, which this tenant may not use: name one of "+allowedIssuer)
+		Expect(ownerA.Create(ctx, issuedIngress("public", allowedIssuer))).To(Succeed())
+	})
 })
+
+// allowedIssuer is the one ClusterIssuer the suite's platform allows.
+const allowedIssuer = "letsencrypt"
+
+// configureAppPlatform gives the suite's operator the platform's allow-lists the
+// checks of a real app's allowances rely on.
+func configureAppPlatform(p *controllers.Platform) {
+	p.ClusterIssuers = []string{allowedIssuer}
+}
+
+// issuedIngress returns an Ingress in tenant A's namespace for its host, asking
+// issuer for a certificate.
+func issuedIngress(name, issuer string) *networkingv1.Ingress {
+	in := ingress(nsA, "tls-"+name, hostA)
+	in.Annotations = map[string]string{"cert-manager.io/cluster-issuer": issuer}
+	in.Spec.TLS = []networkingv1.IngressTLS{{Hosts: []string{hostA}, SecretName: name + "-tls"}}
+	return in
+}

@@ -122,6 +122,7 @@ func startEnvtest() {
 	Expect(err).NotTo(HaveOccurred())
 	adminCfg, admin = env.Config, env.Client
 	Expect(testenv.InstallPolicies(ctx, admin, testenv.PoliciesDir())).To(Succeed())
+	configureAppPlatform(&opConfig.Platform)
 	operator, err = env.StartOperator(ctx, opConfig, 2)
 	Expect(err).NotTo(HaveOccurred())
 }

@@ -14,6 +14,12 @@ import (
 	"github.com/silo-dev/silo/controllers"
 )
 
+// configureAppPlatform gives the suite's operator the platform settings the specs of
+// what a real app needs rely on.
+func configureAppPlatform(p *controllers.Platform) {
+	p.ClusterIssuers = []string{"letsencrypt", "letsencrypt-staging"}
+}
+
 // What a real app needs, as the children of a Tenant carry it.
 var _ = Describe("A real app's Tenant", func() {
 	It("gives the app and the workers the Tenant's probes, checking the app's port by default", func() {
@@ -194,5 +200,27 @@ var _ = Describe("Egress to private ranges", func() {
 
 		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Network.Egress = nil })
 		Eventually(func() bool { return isNotFound(get(&networkingv1.NetworkPolicy{}, ns, controllers.NetpolAllowEgress)) }).Should(BeTrue())
+	})
+})
+
+var _ = Describe("TLS from cert-manager", func() {
+	It("asks the named ClusterIssuer for the host's certificate, and leaves out one the platform does not allow", func() {
+		t := newTenant(uniqueName("tls"))
+		t.Spec.App.Ingress = &silov1.IngressSpec{Host: t.Name + ".shop.example.com", Issuer: "letsencrypt"}
+		t = createTenant(t)
+		ns := controllers.NamespaceFor(t)
+		in := &networkingv1.Ingress{}
+		Expect(get(in, ns, controllers.AppName)).To(Succeed())
+		Expect(in.Annotations).To(HaveKeyWithValue("cert-manager.io/cluster-issuer", "letsencrypt"))
+		Expect(in.Spec.TLS).To(Equal([]networkingv1.IngressTLS{{Hosts: []string{t.Spec.App.Ingress.Host}, SecretName: "app-tls"}}))
+
+		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.App.Ingress.Issuer = "internal-ca" })
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
+			g.Expect(readyCondition(t).Reason).To(Equal(silov1.NotAllowedByPlatformReason))
+			g.Expect(readyCondition(t).Message).To(ContainSubstring("app.ingress.issuer internal-ca is not one of the platform's ClusterIssuers (letsencrypt, letsencrypt-staging)"))
+			g.Expect(get(in, ns, controllers.AppName)).To(Succeed())
+			g.Expect(in.Annotations).NotTo(HaveKey("cert-manager.io/cluster-issuer"))
+		}).Should(Succeed())
 	})
 })

@@ -69,6 +69,9 @@ var _ = Describe("Validation of what a real app needs", func() {
 		Entry("an egress port out of range", func(t *silov1.Tenant) {
 			t.Spec.Network.Egress = []silov1.EgressRule{{CIDR: "10.20.0.0/16", Ports: []int32{0}}}
 		}, "spec.network.egress[0].ports[0]"),
+		Entry("an issuer that cannot name a ClusterIssuer", func(t *silov1.Tenant) {
+			t.Spec.App.Ingress = &silov1.IngressSpec{Host: "acme.example.com", Issuer: "Lets Encrypt"}
+		}, "spec.app.ingress.issuer"),
 		Entry("the same pull Secret twice", func(t *silov1.Tenant) {
 			t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: "reg"}, {Name: "reg"}}
 		}, "Duplicate value"),

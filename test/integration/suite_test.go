@@ -40,6 +40,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	k8s = env.Client
 	opConfig.RegionStorageClasses = map[string]string{"eu-west-1": "fast-eu"}
+	configureAppPlatform(&opConfig.Platform)
 	mgr, err = testenv.StartManager(env.Config, opConfig, 4)
 	Expect(err).NotTo(HaveOccurred())
 })

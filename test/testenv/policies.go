@@ -105,6 +105,10 @@ func createProbeObjects(ctx context.Context, c client.Client) error {
 		Annotations: map[string]string{
 			silov1.AllowedRegistriesAnnotation:  "probe.invalid/",
 			silov1.ServiceAccountKeysAnnotation: "eks.amazonaws.com/role-arn",
+			silov1.ClusterIssuersAnnotation:     "probe-issuer",
+			// The probe of silo-tenant-ingress-hosts claims probe.invalid, which this
+			// host does not cover; the cluster issuers' probe claims this one.
+			silov1.IngressHostAnnotation: "issuer.probe.invalid",
 		},
 	}}
 	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -197,6 +201,14 @@ var probes = map[string]func(context.Context, client.Client) error{
 		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: probeName,
 			Annotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/probe"}}}
 		return c.Create(ctx, sa, dryRun)
+	},
+	"silo-tenant-cluster-issuers": func(ctx context.Context, c client.Client) error {
+		ing := &networkingv1.Ingress{
+			ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: probeName,
+				Annotations: map[string]string{"cert-manager.io/cluster-issuer": "another-issuer"}},
+			Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "issuer.probe.invalid"}}},
+		}
+		return c.Create(ctx, ing, dryRun)
 	},
 	"silo-tenant-placement": func(ctx context.Context, c client.Client) error {
 		pod := probePod()
