@@ -29,6 +29,9 @@ type buildContext struct {
 	// (settingsData). buildWorkloads computes them before it builds the components:
 	// the app's and the workers' pod templates carry their hash.
 	Settings map[string][]byte
+	// ClaimProblems say, by claim name, why a volume claim of the tenant is still
+	// Pending, from its latest events.
+	ClaimProblems map[string]string
 	// PullSecrets are the registry credentials (.dockerconfigjson) of the image pull
 	// Secrets the Tenant may use, by name; a Secret that may not be used has no entry.
 	PullSecrets map[string][]byte
@@ -167,7 +170,8 @@ func observeStatefulSet(name string) func(context.Context, client.Reader, *build
 		if err := c.Get(ctx, client.ObjectKey{Namespace: NamespaceFor(bc.Tenant), Name: name}, s); err != nil {
 			return notFoundStatus(name, "StatefulSet", err)
 		}
-		return replicaStatus(name, "StatefulSet", s.Spec.Replicas, s.Generation, s.Status.ObservedGeneration, s.Status.ReadyReplicas), nil
+		st := replicaStatus(name, "StatefulSet", s.Spec.Replicas, s.Generation, s.Status.ObservedGeneration, s.Status.ReadyReplicas)
+		return withClaimProblem(st, bc, dataVolume+"-"+name+"-0"), nil
 	}
 }
 
@@ -183,7 +187,7 @@ func observeClaim(name string) func(context.Context, client.Reader, *buildContex
 			if phase == "" {
 				phase = corev1.ClaimPending
 			}
-			return silov1.ComponentStatus{Name: name, Message: fmt.Sprintf("volume claim %s is %s", name, phase)}, nil
+			return silov1.ComponentStatus{Name: name, Message: claimMessage(bc, name, phase)}, nil
 		}
 		return silov1.ComponentStatus{Name: name, Ready: true}, nil
 	}

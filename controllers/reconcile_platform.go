@@ -9,11 +9,15 @@ import (
 )
 
 // readAppNeeds reads and checks what a real app asks of the platform before
-// building: the image pull Secrets it may use, and whether its settings are within
+// building: the image pull Secrets it may use, why a volume claim does not bind,
+// and whether its settings are within
 // the platform's allowances (a refused part is left out by the builders, and the
 // Tenant says which).
 func (r *TenantReconciler) readAppNeeds(ctx context.Context, bc *buildContext, obs *observation) error {
 	if err := r.readPullSecrets(ctx, bc, obs); err != nil {
+		return err
+	}
+	if err := r.readClaimProblems(ctx, bc, obs); err != nil {
 		return err
 	}
 	if refused := platformRefusals(bc.Tenant, &bc.Config.Platform); len(refused) > 0 {

@@ -375,11 +375,20 @@ type DatabaseSpec struct {
 }
 
 // StorageSpec is the tenant's file storage volume.
+// +kubebuilder:validation:XValidation:rule="(has(self.accessMode) ? self.accessMode : 'ReadWriteMany') == (has(oldSelf.accessMode) ? oldSelf.accessMode : 'ReadWriteMany')",message="storage.accessMode cannot change once the volume exists: a claim's access modes are fixed; create a new Tenant, or remove storage (the claim is kept) and copy the data"
 type StorageSpec struct {
 	// size is the size of the volume mounted at /data.
 	// +required
 	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="storage.size must be a positive quantity such as \"20Gi\""
 	Size resource.Quantity `json:"size"`
+	// accessMode is how the volume may be mounted: ReadWriteMany (the default: the
+	// app's replicas and the workers share it from any node; needs a file storage
+	// class such as EFS, Filestore or Azure Files) or ReadWriteOnce (one node at a
+	// time: block storage works, and every pod that mounts it runs on that node).
+	// It cannot change once the volume exists.
+	// +optional
+	// +kubebuilder:validation:Enum=ReadWriteMany;ReadWriteOnce
+	AccessMode string `json:"accessMode,omitempty"`
 }
 
 // QuotaSpec caps what the tenant namespace may consume. Unset fields take the

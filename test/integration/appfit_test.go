@@ -6,6 +6,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -221,6 +222,34 @@ var _ = Describe("TLS from cert-manager", func() {
 			g.Expect(readyCondition(t).Message).To(ContainSubstring("app.ingress.issuer internal-ca is not one of the platform's ClusterIssuers (letsencrypt, letsencrypt-staging)"))
 			g.Expect(get(in, ns, controllers.AppName)).To(Succeed())
 			g.Expect(in.Annotations).NotTo(HaveKey("cert-manager.io/cluster-issuer"))
+		}).Should(Succeed())
+	})
+})
+
+var _ = Describe("File storage that can bind", func() {
+	It("asks for the chosen access mode, and a claim that cannot bind makes the Tenant say why, from the claim's events", func() {
+		t := newTenant(uniqueName("files"))
+		t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi"), AccessMode: "ReadWriteOnce"}
+		t = createTenant(t)
+		ns := controllers.NamespaceFor(t)
+		pvc := &corev1.PersistentVolumeClaim{}
+		Expect(get(pvc, ns, controllers.StorageName)).To(Succeed())
+		Expect(pvc.Spec.AccessModes).To(Equal([]corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}))
+
+		// What the volume controller records when the class cannot serve the claim.
+		Expect(k8s.Create(ctx, &corev1.Event{
+			ObjectMeta:     metav1.ObjectMeta{Name: "storage.provisioning", Namespace: ns},
+			InvolvedObject: corev1.ObjectReference{Kind: "PersistentVolumeClaim", Namespace: ns, Name: controllers.StorageName, UID: pvc.UID},
+			Type:           corev1.EventTypeWarning, Reason: "ProvisioningFailed",
+			Message:        `storageclass.storage.k8s.io "efs" not found`,
+			LastTimestamp:  metav1.Now(),
+		})).To(Succeed())
+		poke(t, "claim-events")
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
+			g.Expect(componentStatus(t, "storage").Message).To(Equal(
+				`volume claim storage is Pending (ProvisioningFailed: storageclass.storage.k8s.io "efs" not found)`))
+			g.Expect(readyCondition(t).Message).To(ContainSubstring(`storageclass.storage.k8s.io "efs" not found`))
 		}).Should(Succeed())
 	})
 })

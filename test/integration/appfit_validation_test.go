@@ -6,6 +6,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -72,8 +74,26 @@ var _ = Describe("Validation of what a real app needs", func() {
 		Entry("an issuer that cannot name a ClusterIssuer", func(t *silov1.Tenant) {
 			t.Spec.App.Ingress = &silov1.IngressSpec{Host: "acme.example.com", Issuer: "Lets Encrypt"}
 		}, "spec.app.ingress.issuer"),
+		Entry("an access mode a file volume cannot have", func(t *silov1.Tenant) {
+			t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi"), AccessMode: "ReadOnlyMany"}
+		}, `supported values: "ReadWriteMany", "ReadWriteOnce"`),
 		Entry("the same pull Secret twice", func(t *silov1.Tenant) {
 			t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: "reg"}, {Name: "reg"}}
 		}, "Duplicate value"),
 	)
+})
+
+var _ = Describe("Validation of a file volume's access mode", func() {
+	It("refuses to change it once the volume exists, saying what to do", func() {
+		t := newTenant(uniqueName("files-mode"))
+		t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi")}
+		Expect(k8s.Create(ctx, t)).To(Succeed())
+		mode := func(m string) client.Patch {
+			return client.RawPatch(types.MergePatchType, []byte(`{"spec":{"storage":{"accessMode":"`+m+`"}}}`))
+		}
+		err := k8s.Patch(ctx, t, mode("ReadWriteOnce"), client.DryRunAll)
+		Expect(err).To(MatchError(ContainSubstring("storage.accessMode cannot change once the volume exists")))
+		Expect(k8s.Patch(ctx, t, mode("ReadWriteMany"), client.DryRunAll)).To(Succeed(),
+			"ReadWriteMany is the default, so naming it changes nothing")
+	})
 })
