@@ -241,8 +241,8 @@ var _ = Describe("File storage that can bind", func() {
 			ObjectMeta:     metav1.ObjectMeta{Name: "storage.provisioning", Namespace: ns},
 			InvolvedObject: corev1.ObjectReference{Kind: "PersistentVolumeClaim", Namespace: ns, Name: controllers.StorageName, UID: pvc.UID},
 			Type:           corev1.EventTypeWarning, Reason: "ProvisioningFailed",
-			Message:        `storageclass.storage.k8s.io "efs" not found`,
-			LastTimestamp:  metav1.Now(),
+			Message:       `storageclass.storage.k8s.io "efs" not found`,
+			LastTimestamp: metav1.Now(),
 		})).To(Succeed())
 		poke(t, "claim-events")
 		Eventually(func(g Gomega) {
