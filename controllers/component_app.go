@@ -56,7 +56,8 @@ func buildApp(bc *buildContext) []runtime.ApplyConfiguration {
 
 	spec := appsv1ac.DeploymentSpec().
 		WithSelector(selector(t, AppName)).
-		WithTemplate(customerPodTemplate(bc, AppName, c))
+		WithTemplate(withZoneSpread(t, withPodExtras(customerPodTemplate(bc, AppName,
+			withContainerExtras(c, &app.PodExtras, &bc.Config.Platform)), &app.PodExtras, &bc.Config.Platform)))
 	autoscaled := app.Autoscaling != nil && !t.Spec.Suspend
 	if !autoscaled {
 		// With autoscaling the HorizontalPodAutoscaler owns the replica count: Silo
@@ -259,6 +260,13 @@ func envVar(e *corev1.EnvVar) *corev1ac.EnvVarApplyConfiguration {
 				ref.WithDivisor(vf.ResourceFieldRef.Divisor)
 			}
 			src.WithResourceFieldRef(ref)
+		case vf.FileKeyRef != nil:
+			ref := corev1ac.FileKeySelector().WithVolumeName(vf.FileKeyRef.VolumeName).
+				WithPath(vf.FileKeyRef.Path).WithKey(vf.FileKeyRef.Key)
+			if vf.FileKeyRef.Optional != nil {
+				ref.WithOptional(*vf.FileKeyRef.Optional)
+			}
+			src.WithFileKeyRef(ref)
 		}
 		out.WithValueFrom(src)
 	}

@@ -40,6 +40,7 @@ func buildWorkers(bc *buildContext) []runtime.ApplyConfiguration {
 		deployment(t, WorkersName, appsv1ac.DeploymentSpec().
 			WithReplicas(workloadReplicas(t, w.Replicas, defaultWorkerReplicas)).
 			WithSelector(selector(t, WorkersName)).
-			WithTemplate(customerPodTemplate(bc, WorkersName, c))),
+			WithTemplate(withPodExtras(customerPodTemplate(bc, WorkersName,
+				withContainerExtras(c, &w.PodExtras, &bc.Config.Platform)), &w.PodExtras, &bc.Config.Platform))),
 	}
 }

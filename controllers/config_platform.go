@@ -143,6 +143,11 @@ func (p *Platform) Validate() error {
 				v, strings.Join(sortedKeys(volumeTypesEver), ", ")))
 		}
 	}
+	for _, need := range []string{"emptyDir", "persistentVolumeClaim"} {
+		if !slices.Contains(p.VolumeTypes, need) {
+			errs = append(errs, fmt.Errorf("volume types must include %s: Silo's own pods use it", need))
+		}
+	}
 	switch p.Routing {
 	case RoutingIngress:
 	case RoutingHTTPRoute:
@@ -163,6 +168,9 @@ func platformNamespaceAnnotations(p *Platform, annotations map[string]string) {
 	}
 	if len(p.ClusterIssuers) > 0 {
 		annotations[silov1.ClusterIssuersAnnotation] = strings.Join(p.ClusterIssuers, ",")
+	}
+	if len(p.VolumeTypes) > 0 {
+		annotations[silov1.VolumeTypesAnnotation] = strings.Join(p.VolumeTypes, ",")
 	}
 }
 

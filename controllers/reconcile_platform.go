@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
@@ -48,6 +49,19 @@ func platformRefusals(t *silov1.Tenant, p *Platform) []string {
 	if in := t.Spec.App.Ingress; in != nil && in.Issuer != "" && !p.issuerAllowed(in.Issuer) {
 		out = append(out, fmt.Sprintf("app.ingress.issuer %s is not one of the platform's ClusterIssuers (%s)",
 			in.Issuer, strings.Join(p.ClusterIssuers, ", ")))
+	}
+	extras := map[string]*silov1.PodExtras{"app": &t.Spec.App.PodExtras}
+	if t.Spec.Workers != nil {
+		extras["workers"] = &t.Spec.Workers.PodExtras
+	}
+	for _, who := range sortedKeys(extras) {
+		for i := range extras[who].Volumes {
+			v := &extras[who].Volumes[i]
+			if kind := extraVolumeType(v); !slices.Contains(p.VolumeTypes, kind) {
+				out = append(out, fmt.Sprintf("%s.volumes %s is a %s volume, not a kind the platform allows (%s)",
+					who, v.Name, kind, listOrNone(p.VolumeTypes)))
+			}
+		}
 	}
 	for _, e := range t.Spec.Network.Egress {
 		if _, err := egressExcepts(e.CIDR, p.ClusterCIDRs); err != nil {

@@ -28,4 +28,8 @@ const (
 	// ClusterIssuersAnnotation on a tenant namespace lists, comma-separated, the
 	// cert-manager ClusterIssuers Ingresses there may name; absent, any.
 	ClusterIssuersAnnotation = "silo.dev/cluster-issuers"
+	// VolumeTypesAnnotation on a tenant namespace lists, comma-separated, the volume
+	// kinds pods there may use (configMap, secret, ...); absent, any the Pod Security
+	// level admits.
+	VolumeTypesAnnotation = "silo.dev/volume-types"
 )

@@ -221,6 +221,15 @@ type AppSpec struct {
 
 	// The app's readiness, liveness and startup probes.
 	Probes `json:",inline"`
+
+	// The app's envFrom, extra volumes and termination grace period.
+	PodExtras `json:",inline"`
+
+	// spreadAcrossZones spreads the app's replicas evenly across the zones
+	// (topology.kubernetes.io/zone): ScheduleAnyway prefers it, DoNotSchedule
+	// requires it (a replica waits rather than crowd a zone). Unset: no spread.
+	// +optional
+	SpreadAcrossZones ZoneSpread `json:"spreadAcrossZones,omitempty"`
 }
 
 // AutoscalingSpec configures the app's HorizontalPodAutoscaler.
@@ -299,6 +308,9 @@ type WorkersSpec struct {
 
 	// The workers' readiness, liveness and startup probes.
 	Probes `json:",inline"`
+
+	// The workers' envFrom, extra volumes and termination grace period.
+	PodExtras `json:",inline"`
 }
 
 // ExternalService points a component at a service the platform already runs.

@@ -88,6 +88,31 @@ var _ = Describe("Allowances of a real app", func() {
 	})
 })
 
+var _ = Describe("Volume kinds", func() {
+	check("SILO-VOL-1", "a pod may use only the volume kinds the platform allows, even where Pod Security (baseline) would admit a network file system", func() {
+		t := newTenant("conformance-volumes", "owner-volumes@conformance.example")
+		t.Spec.Isolation.PodSecurity = silov1.PodSecurityBaseline
+		t = createTenant(t)
+		DeferCleanup(func() { _ = admin.Delete(ctx, t) })
+		ns := controllers.NamespaceFor(t)
+		owner, _, err := user("owner-volumes@conformance.example")
+		Expect(err).NotTo(HaveOccurred())
+
+		pod := restrictedPod(ns, "nfs", imageB)
+		pod.Spec.Volumes = []corev1.Volume{{Name: "share", VolumeSource: corev1.VolumeSource{
+			NFS: &corev1.NFSVolumeSource{Server: "198.51.100.7", Path: "/export"}}}}
+		expectPolicyRefusal(owner.Create(ctx, pod), "silo-tenant-volumes",
+			"pod nfs uses a volume of kind nfs, which this tenant may not use")
+		d := deployment(pod, "nfs-app")
+		expectPolicyRefusal(owner.Create(ctx, d), "silo-tenant-volumes", "the pod template of Deployment nfs-app uses a volume of kind nfs")
+
+		pod = restrictedPod(ns, "configmap", imageB)
+		pod.Spec.Volumes = []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}}}
+		Expect(owner.Create(ctx, pod)).To(Succeed())
+	})
+})
+
 // allowedIssuer is the one ClusterIssuer the suite's platform allows.
 const allowedIssuer = "letsencrypt"
 

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
@@ -251,5 +252,33 @@ var _ = Describe("File storage that can bind", func() {
 				`volume claim storage is Pending (ProvisioningFailed: storageclass.storage.k8s.io "efs" not found)`))
 			g.Expect(readyCondition(t).Message).To(ContainSubstring(`storageclass.storage.k8s.io "efs" not found`))
 		}).Should(Succeed())
+	})
+})
+
+var _ = Describe("Escape hatches a real app uses", func() {
+	It("passes envFrom, extra volumes, the grace period, zone spread and file-key variables on to the pods", func() {
+		t := newTenant(uniqueName("extras"))
+		t.Spec.App.EnvFrom = []silov1.EnvFromSource{{SecretRef: &silov1.ObjectRef{Name: "stripe"}}}
+		t.Spec.App.Volumes = []silov1.ExtraVolume{
+			{Name: "certs", MountPath: "/etc/certs", ReadOnly: true, Secret: &corev1.SecretVolumeSource{SecretName: "db-ca"}},
+			// Kubernetes reads file-key variables from an emptyDir volume only.
+			{Name: "envfile", MountPath: "/run/env", EmptyDir: &corev1.EmptyDirVolumeSource{}},
+		}
+		t.Spec.App.TerminationGracePeriodSeconds = ptr.To(int64(90))
+		t.Spec.App.SpreadAcrossZones = "ScheduleAnyway"
+		t.Spec.App.Env = []corev1.EnvVar{{Name: "API_TOKEN", ValueFrom: &corev1.EnvVarSource{FileKeyRef: &corev1.FileKeySelector{
+			VolumeName: "envfile", Path: "app.env", Key: "API_TOKEN"}}}}
+		t = createTenant(t)
+		d := &appsv1.Deployment{}
+		Expect(get(d, controllers.NamespaceFor(t), controllers.AppName)).To(Succeed())
+		spec := d.Spec.Template.Spec
+		c := spec.Containers[0]
+		Expect(c.EnvFrom).To(ContainElement(corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: "stripe"}}}))
+		Expect(c.VolumeMounts).To(ContainElement(corev1.VolumeMount{Name: "certs", MountPath: "/etc/certs", ReadOnly: true}))
+		Expect(spec.Volumes).To(ContainElement(HaveField("Secret.SecretName", "db-ca")))
+		Expect(spec.TerminationGracePeriodSeconds).To(Equal(ptr.To(int64(90))))
+		Expect(spec.TopologySpreadConstraints).To(ConsistOf(HaveField("TopologyKey", "topology.kubernetes.io/zone")))
+		Expect(c.Env).To(ContainElement(HaveField("ValueFrom.FileKeyRef.Key", "API_TOKEN")), "valueFrom.fileKeyRef was dropped")
 	})
 })

@@ -5,6 +5,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
@@ -77,6 +78,24 @@ var _ = Describe("Validation of what a real app needs", func() {
 		Entry("an access mode a file volume cannot have", func(t *silov1.Tenant) {
 			t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi"), AccessMode: "ReadOnlyMany"}
 		}, `supported values: "ReadWriteMany", "ReadWriteOnce"`),
+		Entry("an envFrom with both a Secret and a ConfigMap", func(t *silov1.Tenant) {
+			t.Spec.App.EnvFrom = []silov1.EnvFromSource{{SecretRef: &silov1.ObjectRef{Name: "a"}, ConfigMapRef: &silov1.ObjectRef{Name: "b"}}}
+		}, "envFrom needs exactly one of secretRef or configMapRef"),
+		Entry("a volume with no source", func(t *silov1.Tenant) {
+			t.Spec.App.Volumes = []silov1.ExtraVolume{{Name: "x", MountPath: "/x"}}
+		}, "a volume needs exactly one of configMap, secret, emptyDir or persistentVolumeClaim"),
+		Entry("a volume at Silo's own name", func(t *silov1.Tenant) {
+			t.Spec.App.Volumes = []silov1.ExtraVolume{{Name: "tmp", MountPath: "/x", EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+		}, "volume names tmp and storage are Silo's"),
+		Entry("a volume over the file storage", func(t *silov1.Tenant) {
+			t.Spec.Workers = &silov1.WorkersSpec{Command: []string{"w"}, PodExtras: silov1.PodExtras{Volumes: []silov1.ExtraVolume{
+				{Name: "x", MountPath: "/data", EmptyDir: &corev1.EmptyDirVolumeSource{}}}}}
+		}, "volumes cannot be mounted at /tmp or /data"),
+		Entry("a grace period over an hour", func(t *silov1.Tenant) {
+			t.Spec.App.TerminationGracePeriodSeconds = ptr.To(int64(7200))
+		}, "spec.app.terminationGracePeriodSeconds"),
+		Entry("an unknown zone spread", func(t *silov1.Tenant) { t.Spec.App.SpreadAcrossZones = "Always" },
+			`supported values: "ScheduleAnyway", "DoNotSchedule"`),
 		Entry("the same pull Secret twice", func(t *silov1.Tenant) {
 			t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: "reg"}, {Name: "reg"}}
 		}, "Duplicate value"),

@@ -106,6 +106,7 @@ func createProbeObjects(ctx context.Context, c client.Client) error {
 			silov1.AllowedRegistriesAnnotation:  "probe.invalid/",
 			silov1.ServiceAccountKeysAnnotation: "eks.amazonaws.com/role-arn",
 			silov1.ClusterIssuersAnnotation:     "probe-issuer",
+			silov1.VolumeTypesAnnotation:        "configMap",
 			// The probe of silo-tenant-ingress-hosts claims probe.invalid, which this
 			// host does not cover; the cluster issuers' probe claims this one.
 			silov1.IngressHostAnnotation: "issuer.probe.invalid",
@@ -209,6 +210,12 @@ var probes = map[string]func(context.Context, client.Client) error{
 			Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "issuer.probe.invalid"}}},
 		}
 		return c.Create(ctx, ing, dryRun)
+	},
+	"silo-tenant-volumes": func(ctx context.Context, c client.Client) error {
+		pod := probePod()
+		pod.Spec.Volumes = []corev1.Volume{{Name: "share", VolumeSource: corev1.VolumeSource{
+			NFS: &corev1.NFSVolumeSource{Server: "198.51.100.7", Path: "/export"}}}}
+		return c.Create(ctx, pod, dryRun)
 	},
 	"silo-tenant-placement": func(ctx context.Context, c client.Client) error {
 		pod := probePod()
