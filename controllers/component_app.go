@@ -79,7 +79,9 @@ func buildApp(bc *buildContext) []runtime.ApplyConfiguration {
 				WithSelector(selector(t, AppName)).
 				WithMaxUnavailable(intstr.FromInt32(podDisruptionBudget))))
 	}
-	if app.Ingress != nil {
+	if app.Ingress != nil && bc.Config.Platform.Routing == RoutingHTTPRoute {
+		objs = append(objs, buildAppHTTPRoute(t, &bc.Config.Platform))
+	} else if app.Ingress != nil {
 		objs = append(objs, buildAppIngress(t, &bc.Config.Platform))
 	}
 	return objs

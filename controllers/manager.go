@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
 
@@ -21,6 +23,7 @@ func NewScheme() *runtime.Scheme {
 	s := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
 	utilruntime.Must(silov1.AddToScheme(s))
+	utilruntime.Must(gatewayv1.Install(s))
 	return s
 }
 
@@ -31,7 +34,7 @@ func NewScheme() *runtime.Scheme {
 func CacheOptions(cfg *Config) cache.Options {
 	managed := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{silov1.ManagedByLabel: silov1.ManagedByValue})}
 	byObject := map[client.Object]cache.ByObject{&corev1.Namespace{}: managed}
-	for _, obj := range ownedTypes() {
+	for _, obj := range cfg.ownedTypes() {
 		byObject[obj] = managed
 		if _, ok := obj.(*corev1.Secret); ok {
 			// Secrets: Silo's own everywhere, plus every Secret in the operator's

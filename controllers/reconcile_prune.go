@@ -21,7 +21,7 @@ import (
 // hold customer data and credentials. The exception is the copies of image pull
 // Secrets, which are the platform's: one it withdrew must not stay behind.
 func (r *TenantReconciler) pruneStale(ctx context.Context, t *silov1.Tenant, desired map[childKey]bool) error {
-	for _, obj := range ownedTypes() {
+	for _, obj := range r.Config.ownedTypes() {
 		gvk, err := apiutil.GVKForObject(obj, r.Scheme)
 		if err != nil {
 			return err

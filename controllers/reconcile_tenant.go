@@ -161,7 +161,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) e
 		Named("tenant").
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Owns(&corev1.Namespace{})
-	for _, obj := range ownedTypes() {
+	for _, obj := range r.Config.ownedTypes() {
 		b = b.Owns(obj)
 	}
 	// External service Secrets live in the operator's namespace, owned by nobody.

@@ -8,7 +8,9 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 	"github.com/silo-dev/silo/controllers"
@@ -110,6 +112,32 @@ var _ = Describe("Volume kinds", func() {
 		pod.Spec.Volumes = []corev1.Volume{{Name: "cfg", VolumeSource: corev1.VolumeSource{
 			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}}}
 		Expect(owner.Create(ctx, pod)).To(Succeed())
+	})
+})
+
+var _ = Describe("Gateway API routes", func() {
+	check("SILO-NET-4", "a tenant admin's HTTPRoute may claim only its tenant's host and subdomains, and must name one", func() {
+		route := func(name string, hosts ...gatewayv1.Hostname) *gatewayv1.HTTPRoute {
+			return &gatewayv1.HTTPRoute{
+				ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: nsA},
+				Spec: gatewayv1.HTTPRouteSpec{
+					CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{
+						Namespace: ptr.To(gatewayv1.Namespace("gateway-system")), Name: "public"}}},
+					Hostnames: hosts,
+				},
+			}
+		}
+		expectPolicyRefusal(ownerA.Create(ctx, route("take-b", "b.shop.example.com")), "silo-tenant-route-hosts",
+			"HTTPRoute take-b claims b.shop.example.com, which this tenant does not own: it may claim only "+hostA)
+		expectPolicyRefusal(ownerA.Create(ctx, route("suffix", gatewayv1.Hostname("evil"+hostA))), "silo-tenant-route-hosts", "claims evil"+hostA)
+		expectPolicyRefusal(ownerA.Create(ctx, route("everything")), "silo-tenant-route-hosts",
+			"names no hostnames, so it would take every host of the Gateway's listener")
+		expectPolicyRefusal(ownerB.Create(ctx, &gatewayv1.HTTPRoute{ObjectMeta: metav1.ObjectMeta{Name: "take-a", Namespace: nsB},
+			Spec: gatewayv1.HTTPRouteSpec{Hostnames: []gatewayv1.Hostname{hostA}}}), "silo-tenant-route-hosts",
+			"claims a host, but this tenant has none")
+
+		Expect(ownerA.Create(ctx, route("own", gatewayv1.Hostname(hostA)))).To(Succeed())
+		Expect(ownerA.Create(ctx, route("api", gatewayv1.Hostname("api."+hostA)))).To(Succeed())
 	})
 })
 

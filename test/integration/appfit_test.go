@@ -11,9 +11,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 	"github.com/silo-dev/silo/controllers"
+	"github.com/silo-dev/silo/test/testenv"
 )
 
 // configureAppPlatform gives the suite's operator the platform settings the specs of
@@ -280,5 +282,46 @@ var _ = Describe("Escape hatches a real app uses", func() {
 		Expect(spec.TerminationGracePeriodSeconds).To(Equal(ptr.To(int64(90))))
 		Expect(spec.TopologySpreadConstraints).To(ConsistOf(HaveField("TopologyKey", "topology.kubernetes.io/zone")))
 		Expect(c.Env).To(ContainElement(HaveField("ValueFrom.FileKeyRef.Key", "API_TOKEN")), "valueFrom.fileKeyRef was dropped")
+	})
+})
+
+// The operator routes with Gateway API when configured so: the suite's operator is
+// swapped for one in HTTPRoute mode for these specs, then put back.
+var _ = Describe("Gateway API routing", Ordered, func() {
+	BeforeAll(func() {
+		Expect(mgr.Stop()).To(Succeed())
+		routed := opConfig
+		routed.Platform.Routing = controllers.RoutingHTTPRoute
+		routed.Platform.Gateway = controllers.GatewayRef{Namespace: "gateway-system", Name: "public", SectionName: "https"}
+		var err error
+		mgr, err = testenv.StartManager(env.Config, routed, 4)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() {
+			Expect(mgr.Stop()).To(Succeed())
+			var err error
+			mgr, err = testenv.StartManager(env.Config, opConfig, 4)
+			Expect(err).NotTo(HaveOccurred())
+		})
+	})
+
+	It("exposes the app with an HTTPRoute attached to the platform's Gateway instead of an Ingress, and removes it with the host", func() {
+		t := newTenant(uniqueName("routed"))
+		t.Spec.App.Port = 3000
+		t.Spec.App.Ingress = &silov1.IngressSpec{Host: t.Name + ".shop.example.com"}
+		t = createTenant(t)
+		ns := controllers.NamespaceFor(t)
+		route := &gatewayv1.HTTPRoute{}
+		Expect(get(route, ns, controllers.AppName)).To(Succeed())
+		Expect(route.Spec.Hostnames).To(Equal([]gatewayv1.Hostname{gatewayv1.Hostname(t.Spec.App.Ingress.Host)}))
+		Expect(route.Spec.ParentRefs).To(HaveLen(1))
+		Expect(route.Spec.ParentRefs[0].Name).To(Equal(gatewayv1.ObjectName("public")))
+		Expect(*route.Spec.ParentRefs[0].Namespace).To(Equal(gatewayv1.Namespace("gateway-system")))
+		Expect(*route.Spec.ParentRefs[0].SectionName).To(Equal(gatewayv1.SectionName("https")))
+		Expect(route.Spec.Rules[0].BackendRefs[0].Name).To(Equal(gatewayv1.ObjectName(controllers.AppName)))
+		Expect(*route.Spec.Rules[0].BackendRefs[0].Port).To(Equal(gatewayv1.PortNumber(3000)))
+		Expect(isNotFound(get(&networkingv1.Ingress{}, ns, controllers.AppName))).To(BeTrue(), "an Ingress besides the HTTPRoute")
+
+		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.App.Ingress = nil })
+		Eventually(func() bool { return isNotFound(get(&gatewayv1.HTTPRoute{}, ns, controllers.AppName)) }).Should(BeTrue())
 	})
 })

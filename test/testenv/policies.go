@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
@@ -210,6 +211,13 @@ var probes = map[string]func(context.Context, client.Client) error{
 			Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{Host: "issuer.probe.invalid"}}},
 		}
 		return c.Create(ctx, ing, dryRun)
+	},
+	"silo-tenant-route-hosts": func(ctx context.Context, c client.Client) error {
+		route := &gatewayv1.HTTPRoute{
+			ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: probeName},
+			Spec:       gatewayv1.HTTPRouteSpec{Hostnames: []gatewayv1.Hostname{"probe.invalid"}},
+		}
+		return c.Create(ctx, route, dryRun)
 	},
 	"silo-tenant-volumes": func(ctx context.Context, c client.Client) error {
 		pod := probePod()

@@ -55,8 +55,13 @@ func Start(opts ...Option) (*Env, error) {
 		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run the tests with `make test`, " +
 			"or export KUBEBUILDER_ASSETS=$(hack/k8s-binaries.sh test)")
 	}
+	gatewayCRDs, err := GatewayAPICRDPaths()
+	if err != nil {
+		return nil, err
+	}
 	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
+		// Silo's CRDs, and the Gateway API's that tenants' routes use.
+		CRDDirectoryPaths:     append([]string{filepath.Join(RepoRoot(), "config", "crd", "bases")}, gatewayCRDs...),
 		ErrorIfCRDPathMissing: true,
 	}
 	// Room for thousands of Services (the default range holds about 250).
