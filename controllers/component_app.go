@@ -53,6 +53,9 @@ func buildApp(bc *buildContext) []runtime.ApplyConfiguration {
 		WithPorts(tcpPort(appPortName, appPort(t))),
 		&app.Probes, appPort(t), corev1ac.Probe().
 			WithTCPSocket(corev1ac.TCPSocketAction().WithPort(intstr.FromString(appPortName))))
+	if port, name := metricsPort(t); name == metricsPortName {
+		c.WithPorts(tcpPort(name, port))
+	}
 
 	spec := appsv1ac.DeploymentSpec().
 		WithSelector(selector(t, AppName)).
@@ -78,6 +81,9 @@ func buildApp(bc *buildContext) []runtime.ApplyConfiguration {
 			WithSpec(policyv1ac.PodDisruptionBudgetSpec().
 				WithSelector(selector(t, AppName)).
 				WithMaxUnavailable(intstr.FromInt32(podDisruptionBudget))))
+	}
+	if app.Metrics != nil && bc.Config.Platform.PodMonitors {
+		objs = append(objs, buildAppPodMonitor(t))
 	}
 	if app.Ingress != nil && bc.Config.Platform.Routing == RoutingHTTPRoute {
 		objs = append(objs, buildAppHTTPRoute(t, &bc.Config.Platform))

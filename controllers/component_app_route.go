@@ -41,5 +41,5 @@ func (c *Config) ownedTypes() []client.Object {
 	if c.Platform.Routing == RoutingHTTPRoute {
 		out = append(out, &gatewayv1.HTTPRoute{})
 	}
-	return out
+	return append(out, c.monitoringTypes()...)
 }

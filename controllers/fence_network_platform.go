@@ -80,6 +80,9 @@ func platformNetworkPolicies(t *silov1.Tenant, cfg *Config,
 
 // scrapePorts are the app's ports the monitoring system may scrape.
 func scrapePorts(t *silov1.Tenant) []int32 {
+	if port, name := metricsPort(t); name == metricsPortName {
+		return []int32{appPort(t), port}
+	}
 	return []int32{appPort(t)}
 }
 

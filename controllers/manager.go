@@ -15,6 +15,8 @@ import (
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
 
@@ -24,6 +26,7 @@ func NewScheme() *runtime.Scheme {
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
 	utilruntime.Must(silov1.AddToScheme(s))
 	utilruntime.Must(gatewayv1.Install(s))
+	utilruntime.Must(monitoringv1.AddToScheme(s))
 	return s
 }
 
@@ -57,6 +60,11 @@ func CacheOptions(cfg *Config) cache.Options {
 // same manager main.go does.
 func NewManager(restCfg *rest.Config, cfg Config, opts ctrl.Options, concurrency int) (ctrl.Manager, error) {
 	opts.Scheme = NewScheme()
+	podMonitors, err := servesPodMonitors(restCfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Platform.PodMonitors = podMonitors
 	opts.Cache = CacheOptions(&cfg)
 	mgr, err := ctrl.NewManager(restCfg, opts)
 	if err != nil {

@@ -225,6 +225,11 @@ type AppSpec struct {
 	// The app's envFrom, extra volumes and termination grace period.
 	PodExtras `json:",inline"`
 
+	// metrics, when set, has the app's metrics scraped: a PodMonitor (where the
+	// cluster serves that kind) and the platform's monitoring namespace let in.
+	// +optional
+	Metrics *MetricsSpec `json:"metrics,omitempty"`
+
 	// spreadAcrossZones spreads the app's replicas evenly across the zones
 	// (topology.kubernetes.io/zone): ScheduleAnyway prefers it, DoNotSchedule
 	// requires it (a replica waits rather than crowd a zone). Unset: no spread.

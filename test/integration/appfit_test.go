@@ -3,6 +3,7 @@ package integration
 import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -323,5 +324,27 @@ var _ = Describe("Gateway API routing", Ordered, func() {
 
 		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.App.Ingress = nil })
 		Eventually(func() bool { return isNotFound(get(&gatewayv1.HTTPRoute{}, ns, controllers.AppName)) }).Should(BeTrue())
+	})
+})
+
+var _ = Describe("Monitoring", func() {
+	It("creates a PodMonitor for the app's metrics when the Tenant asks, the cluster serving the kind", func() {
+		t := newTenant(uniqueName("metrics"))
+		t.Spec.App.Metrics = &silov1.MetricsSpec{Port: 9090, Interval: "30s"}
+		t = createTenant(t)
+		ns := controllers.NamespaceFor(t)
+		pm := &monitoringv1.PodMonitor{}
+		Expect(get(pm, ns, controllers.AppName)).To(Succeed())
+		Expect(pm.Spec.Selector.MatchLabels).To(HaveKeyWithValue(silov1.ComponentLabel, controllers.AppName))
+		Expect(pm.Spec.PodMetricsEndpoints).To(HaveLen(1))
+		Expect(*pm.Spec.PodMetricsEndpoints[0].Port).To(Equal("metrics"))
+		Expect(pm.Spec.PodMetricsEndpoints[0].Path).To(Equal("/metrics"))
+		Expect(string(pm.Spec.PodMetricsEndpoints[0].Interval)).To(Equal("30s"))
+		d := &appsv1.Deployment{}
+		Expect(get(d, ns, controllers.AppName)).To(Succeed())
+		Expect(d.Spec.Template.Spec.Containers[0].Ports).To(ContainElement(HaveField("ContainerPort", int32(9090))))
+
+		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.App.Metrics = nil })
+		Eventually(func() bool { return isNotFound(get(&monitoringv1.PodMonitor{}, ns, controllers.AppName)) }).Should(BeTrue())
 	})
 })

@@ -96,6 +96,9 @@ var _ = Describe("Validation of what a real app needs", func() {
 		}, "spec.app.terminationGracePeriodSeconds"),
 		Entry("an unknown zone spread", func(t *silov1.Tenant) { t.Spec.App.SpreadAcrossZones = "Always" },
 			`supported values: "ScheduleAnyway", "DoNotSchedule"`),
+		Entry("a metrics interval that is no duration", func(t *silov1.Tenant) {
+			t.Spec.App.Metrics = &silov1.MetricsSpec{Interval: "often"}
+		}, "spec.app.metrics.interval"),
 		Entry("the same pull Secret twice", func(t *silov1.Tenant) {
 			t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: "reg"}, {Name: "reg"}}
 		}, "Duplicate value"),

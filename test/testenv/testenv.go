@@ -60,8 +60,12 @@ func Start(opts ...Option) (*Env, error) {
 		return nil, err
 	}
 	env := &envtest.Environment{
-		// Silo's CRDs, and the Gateway API's that tenants' routes use.
-		CRDDirectoryPaths:     append([]string{filepath.Join(RepoRoot(), "config", "crd", "bases")}, gatewayCRDs...),
+		// Silo's CRDs, the Gateway API's that tenants' routes use, and the PodMonitor
+		// kind of the Prometheus Operator.
+		CRDDirectoryPaths: append([]string{
+			filepath.Join(RepoRoot(), "config", "crd", "bases"),
+			filepath.Join(RepoRoot(), "config", "crd", "external"),
+		}, gatewayCRDs...),
 		ErrorIfCRDPathMissing: true,
 	}
 	// Room for thousands of Services (the default range holds about 250).
