@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"path/filepath"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
@@ -346,5 +348,42 @@ var _ = Describe("Monitoring", func() {
 
 		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.App.Metrics = nil })
 		Eventually(func() bool { return isNotFound(get(&monitoringv1.PodMonitor{}, ns, controllers.AppName)) }).Should(BeTrue())
+	})
+})
+
+var _ = Describe("The real SaaS app sample", func() {
+	BeforeEach(ensureOperatorNamespace)
+
+	It("is accepted, becomes Ready, and its children carry probes, the pull Secret, the identity, TLS and the egress range", func() {
+		objs, err := testenv.ReadObjects(filepath.Join(testenv.RepoRoot(), "config", "samples", "silo_v1alpha1_tenant_saas.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		var name string
+		for _, o := range objs {
+			Expect(k8s.Create(ctx, o)).To(Succeed(), "%s %s", o.GetKind(), o.GetName())
+			if o.GetKind() == "Tenant" {
+				name = o.GetName()
+			}
+		}
+		t := waitSettled(name)
+		Expect(t.Status.Phase).To(Equal(silov1.PhaseReady), "conditions: %v", t.Status.Conditions)
+		ns := controllers.NamespaceFor(t)
+
+		app := &appsv1.Deployment{}
+		Expect(get(app, ns, controllers.AppName)).To(Succeed())
+		pod := app.Spec.Template.Spec
+		Expect(pod.Containers[0].ReadinessProbe.HTTPGet.Path).To(Equal("/healthz"))
+		Expect(pod.ImagePullSecrets).To(Equal([]corev1.LocalObjectReference{{Name: "initech-registry"}}))
+		Expect(pod.ServiceAccountName).To(Equal(controllers.WorkloadSAName))
+		Expect(get(&corev1.Secret{}, ns, "initech-registry")).To(Succeed())
+		sa := &corev1.ServiceAccount{}
+		Expect(get(sa, ns, controllers.WorkloadSAName)).To(Succeed())
+		Expect(sa.Annotations).To(HaveKey("eks.amazonaws.com/role-arn"))
+		in := &networkingv1.Ingress{}
+		Expect(get(in, ns, controllers.AppName)).To(Succeed())
+		Expect(in.Annotations).To(HaveKeyWithValue("cert-manager.io/cluster-issuer", "letsencrypt"))
+		np := &networkingv1.NetworkPolicy{}
+		Expect(get(np, ns, controllers.NetpolAllowEgress)).To(Succeed())
+		Expect(np.Spec.Egress[0].To[0].IPBlock.CIDR).To(Equal("10.20.0.0/16"))
+		Expect(secretData(ns, controllers.SettingsSecretName)).To(HaveKey("DATABASE_URL"))
 	})
 })
