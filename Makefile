@@ -39,8 +39,12 @@ manifests: $(CONTROLLER_GEN) ## Regenerate the CRD and RBAC manifests, and copy 
 generate: $(CONTROLLER_GEN) ## Regenerate deepcopy code.
 	$(CONTROLLER_GEN) object paths=./api/...
 
+.PHONY: chart-readme
+chart-readme: ## Regenerate charts/silo/README.md from Chart.yaml and the comments of values.yaml.
+	go run ./hack/chart-readme charts/silo
+
 .PHONY: verify-generated
-verify-generated: manifests generate ## Fail when generated files are stale.
+verify-generated: manifests generate chart-readme ## Fail when generated files (CRDs, RBAC, deepcopy, the chart's copies and README) are stale.
 	@if ! git diff --quiet -- api config charts || [ -n "$$(git ls-files --others --exclude-standard -- api config charts)" ]; then \
 		echo "generated files are stale: run 'make manifests generate' and commit the result"; \
 		git status --short -- api config charts; git --no-pager diff --stat -- api config charts; exit 1; fi
@@ -68,11 +72,15 @@ k8s-binaries: ## Build kube-apiserver and etcd for envtest (cached in .cache/).
 	@SILO_CACHE=$(CACHE) hack/k8s-binaries.sh test >/dev/null
 
 .PHONY: test
-test: lint test-unit test-integration test-conformance test-e2e ## Every test tier that fits in CI (the e2e tier on the local kwok cluster: pods are simulated).
+test: lint check-rules test-unit test-integration test-conformance test-e2e ## Every test tier that fits in CI (the e2e tier on the local kwok cluster: pods are simulated).
+
+.PHONY: check-rules
+check-rules: ## promtool check rules and test rules on the chart's rendered PrometheusRule (promtool and helm built into the cache).
+	SILO_CACHE=$(CACHE) hack/check-rules.sh
 
 .PHONY: test-unit
 test-unit: ## Table tests of builders and status.
-	go test ./api/... ./controllers/... -count=1
+	go test ./api/... ./controllers/... ./hack/... -count=1
 
 BENCH_TENANTS ?= 50
 
@@ -85,9 +93,24 @@ bench-headline: k8s-binaries ## The headline pair on a quiet machine: 200 then 1
 	$(MAKE) bench BENCH_TENANTS=200 BENCH_WRITE=1
 	$(MAKE) bench BENCH_TENANTS=1000 BENCH_WRITE=1
 
+.PHONY: bench-rollout
+bench-rollout: k8s-binaries ## A class rollout of a new app image across BENCH_TENANTS Tenants (maxUnavailable 10%) against the API server's ceiling.
+	BENCH_TENANTS=$(BENCH_TENANTS) go run ./test/bench rollout
+
 .PHONY: bench-ci
 bench-ci: ## The benchmark's CI smoke run: 20 Tenants, about 2 minutes; fails on writes in steady state or after a restart.
 	$(MAKE) bench BENCH_TENANTS=20 BENCH_UNRELATED=1000 BENCH_DRIFT=20
+
+CHAOS_TENANTS ?= 200
+CHAOS_KILLS ?= 20
+
+.PHONY: test-chaos
+test-chaos: k8s-binaries ## Chaos: CHAOS_TENANTS=200 full Tenants while the operator is SIGKILLed CHAOS_KILLS=20 times and kube-apiserver restarts (CHAOS_SEED replays; CHAOS_WRITE=1 updates docs/chaos.md).
+	CHAOS_TENANTS=$(CHAOS_TENANTS) CHAOS_KILLS=$(CHAOS_KILLS) go run ./test/chaos
+
+.PHONY: test-chaos-smoke
+test-chaos-smoke: ## The chaos tier's CI run: 20 Tenants, 5 kills, a kube-apiserver restart, 20 fuzzed specs, 5 fights.
+	$(MAKE) test-chaos CHAOS_TENANTS=20 CHAOS_KILLS=5 CHAOS_FUZZ=20 CHAOS_FIGHTS=5 CHAOS_QUIET=5
 
 .PHONY: test-integration
 test-integration: k8s-binaries ## Controller behaviour against a real kube-apiserver and etcd (envtest).
@@ -116,6 +139,14 @@ demo: ## Local cluster + chart + operator + sample Tenants, watched until Ready.
 .PHONY: demo-down
 demo-down: ## Stop the demo's operator and delete the local cluster.
 	SILO_CACHE=$(CACHE) hack/demo.sh down
+
+.PHONY: kubectl-mtb
+kubectl-mtb: ## Build the Multi-Tenancy Benchmarks CLI into the cache (KUBECTL_MTB_SRC=checkout when the module proxy does not serve it).
+	@SILO_CACHE=$(CACHE) hack/kubectl-mtb.sh build
+
+.PHONY: mtb
+mtb: ## Run kubectl-mtb (profile levels 1 and 2) as two tenant admins against the local cluster, with the operator running.
+	SILO_CACHE=$(CACHE) hack/kubectl-mtb.sh run
 
 .PHONY: test-e2e
 test-e2e: ## End-to-end: the chart installed by helm on the local cluster, the operator as its ServiceAccount.

@@ -6,13 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/silo-dev/silo/controllers"
 )
@@ -35,14 +36,24 @@ func run() error {
 	platformFlagsDone := bindPlatformFlags(flag.CommandLine, &cfg.Platform)
 	var (
 		metricsAddr, probeAddr string
+		metricsSecure          bool
+		metricsCertDir         string
 		pprofAddr              string
 		leaderElect            bool
 		concurrency            int
 		qps                    float64
 		burst                  int
 		regionClasses          stringList
+		guard                  = &cfg.Guardrails
+		priorityClasses        = strings.Join(guard.PriorityClasses, ",")
+		tolerations            = strings.Join(guard.Tolerations, ",")
+		extendedResources      = strings.Join(guard.ExtendedResources, ",")
+		ingressAnnotations     = strings.Join(guard.IngressAnnotations, ",")
+		bindingNamespaces      = strings.Join(guard.RoleBindingServiceAccountNamespaces, ",")
 	)
-	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint (0 turns it off)")
+	flag.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the metrics endpoint (0 turns it off)")
+	flag.BoolVar(&metricsSecure, "metrics-secure", true, "serve metrics over HTTPS to callers the API server authenticates and authorizes for GET /metrics (false: plain HTTP to anyone)")
+	flag.StringVar(&metricsCertDir, "metrics-cert-dir", "", "folder with tls.crt and tls.key for the metrics endpoint (empty: a self-signed certificate)")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz endpoints")
 	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "address of the /debug/pprof endpoints (empty turns them off)")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "elect a leader, so only one replica reconciles at a time")
@@ -56,6 +67,16 @@ func run() error {
 	flag.StringVar(&cfg.IngressNamespace, "ingress-namespace", cfg.IngressNamespace, "namespace of the ingress controller allowed to reach tenant apps")
 	flag.StringVar(&cfg.DNSNamespace, "dns-namespace", cfg.DNSNamespace, "namespace of cluster DNS")
 	flag.Var(&regionClasses, "region-storage-class", "region=storageclass for volumes of Tenants placed in region (repeatable)")
+	var quota, limits, requests stringList
+	flag.Var(&quota, "default-quota", "name=quantity of the quota for Tenants that leave it unset, e.g. cpu=4 or requests.storage=50Gi (repeatable)")
+	flag.Var(&limits, "default-container-limit", "name=quantity of the limit for containers that set none: cpu, memory, ephemeral-storage (repeatable)")
+	flag.Var(&requests, "default-container-request", "name=quantity of the request for containers that set none: cpu, memory, ephemeral-storage (repeatable)")
+	flag.StringVar(&priorityClasses, "allowed-priority-classes", priorityClasses, "comma-separated PriorityClasses tenant pods may use, besides the cluster's globalDefault class")
+	flag.StringVar(&guard.DefaultPriorityClass, "default-priority-class", guard.DefaultPriorityClass, "PriorityClass of managed workloads (empty: the cluster default); tenant pods may use it too")
+	flag.StringVar(&tolerations, "allowed-tolerations", tolerations, "comma-separated taint keys tenant pods may tolerate besides node.kubernetes.io/* and their own node pool (an entry ending in / is a prefix)")
+	flag.StringVar(&extendedResources, "extended-resources", extendedResources, "comma-separated extended resources capped at 0 in tenant quotas unless a Tenant grants them (spec.quota.extended)")
+	flag.StringVar(&ingressAnnotations, "allowed-ingress-annotations", ingressAnnotations, "comma-separated annotation keys tenant Ingresses may carry (an entry ending in / is a prefix)")
+	flag.StringVar(&bindingNamespaces, "rolebinding-serviceaccount-namespaces", bindingNamespaces, "comma-separated namespaces whose ServiceAccounts tenant owners may name in their own RoleBindings, besides their own namespace")
 	zapOpts := zap.Options{TimeEncoder: zapcore.RFC3339TimeEncoder}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -69,6 +90,29 @@ func run() error {
 		return err
 	}
 	cfg.RegionStorageClasses = classes
+	for _, d := range []struct {
+		flag  string
+		pairs []string
+		into  *corev1.ResourceList
+	}{
+		{"--default-quota", quota, &cfg.DefaultQuota},
+		{"--default-container-limit", limits, &cfg.DefaultLimits},
+		{"--default-container-request", requests, &cfg.DefaultRequests},
+	} {
+		l, err := controllers.ParseResourceList(d.pairs, *d.into)
+		if err != nil {
+			return fmt.Errorf("%s: %w", d.flag, err)
+		}
+		*d.into = l
+	}
+	guard.PriorityClasses = controllers.SplitList(priorityClasses)
+	guard.Tolerations = controllers.SplitList(tolerations)
+	guard.ExtendedResources = controllers.SplitList(extendedResources)
+	guard.IngressAnnotations = controllers.SplitList(ingressAnnotations)
+	guard.RoleBindingServiceAccountNamespaces = controllers.SplitList(bindingNamespaces)
+	if err := guard.Validate(); err != nil {
+		return fmt.Errorf("invalid guardrail flags: %w", err)
+	}
 
 	restCfg, err := ctrl.GetConfig()
 	if err != nil {
@@ -76,7 +120,7 @@ func run() error {
 	}
 	restCfg.QPS, restCfg.Burst = float32(qps), burst
 	return start(restCfg, cfg, ctrl.Options{
-		Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+		Metrics:                 controllers.MetricsOptions(metricsAddr, metricsSecure, metricsCertDir),
 		HealthProbeBindAddress:  probeAddr,
 		PprofBindAddress:        pprofAddr,
 		LeaderElection:          leaderElect,
@@ -97,7 +141,7 @@ func start(restCfg *rest.Config, cfg controllers.Config, opts ctrl.Options, conc
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	if err := mgr.AddReadyzCheck("cache-sync", controllers.CacheSyncedCheck(mgr.GetCache())); err != nil {
 		return err
 	}
 	ctrl.Log.Info("starting silo", "operatorNamespace", cfg.OperatorNamespace, "concurrency", concurrency)

@@ -16,8 +16,14 @@ func TestIsSubset(t *testing.T) {
 		"a changed value":       {map[string]any{"a": "x"}, map[string]any{"a": "y"}, false},
 		"a missing field":       {map[string]any{"a": "x"}, map[string]any{}, false},
 		"an explicit zero kept": {map[string]any{"replicas": int64(0)}, map[string]any{"replicas": int64(3)}, false},
-		"an empty selector the server dropped": {
-			map[string]any{"podSelector": map[string]any{}}, map[string]any{}, true,
+		"an empty selector that is gone is drift ({} selects everything)": {
+			map[string]any{"podSelector": map[string]any{}}, map[string]any{}, false,
+		},
+		"an empty selector that gained a key is drift": {
+			map[string]any{"podSelector": map[string]any{}}, map[string]any{"podSelector": map[string]any{"matchLabels": map[string]any{"a": "b"}}}, false,
+		},
+		"an empty string or list the server dropped": {
+			map[string]any{"a": "", "b": []any{}}, map[string]any{}, true,
 		},
 		"a list element edited": {
 			map[string]any{"ports": []any{map[string]any{"port": int64(80)}}},

@@ -35,6 +35,10 @@ type buildContext struct {
 	// PullSecrets are the registry credentials (.dockerconfigjson) of the image pull
 	// Secrets the Tenant may use, by name; a Secret that may not be used has no entry.
 	PullSecrets map[string][]byte
+	// Held are the components whose credentials the reconciler could not read (an
+	// object Silo did not create sits at their name): they are neither built nor
+	// wired into the connection settings, and their children stay as they are.
+	Held map[string]bool
 }
 
 // component is one part of a tenant environment (app, workers, queue, ...): a pure
@@ -116,6 +120,9 @@ func (c *component) desired(bc *buildContext) []runtime.ApplyConfiguration {
 // settings: the keys of an external service's Secret as they are, or the managed
 // component's own settings.
 func (c *component) connectionSettings(bc *buildContext) map[string]string {
+	if bc.Held[c.name] {
+		return nil
+	}
 	if c.externalService(bc.Tenant) != nil {
 		out := map[string]string{}
 		for k, v := range bc.External[c.name] {
@@ -139,6 +146,9 @@ func (c *component) status(ctx context.Context, r client.Reader, bc *buildContex
 		}
 		return silov1.ComponentStatus{Name: c.name, Ready: true}, nil
 	}
+	if bc.Held[c.name] {
+		return silov1.ComponentStatus{Name: c.name, Message: "held back: see the Degraded condition"}, nil
+	}
 	return c.observe(ctx, r, bc)
 }
 
@@ -159,7 +169,8 @@ func observeDeployment(name string) func(context.Context, client.Reader, *buildC
 		if err := c.Get(ctx, client.ObjectKey{Namespace: NamespaceFor(bc.Tenant), Name: name}, d); err != nil {
 			return notFoundStatus(name, "Deployment", err)
 		}
-		return replicaStatus(name, "Deployment", d.Spec.Replicas, d.Generation, d.Status.ObservedGeneration, d.Status.ReadyReplicas), nil
+		return replicaStatus(name, workloadState{kind: "Deployment", specReplicas: d.Spec.Replicas, generation: d.Generation,
+			observed: d.Status.ObservedGeneration, updated: d.Status.UpdatedReplicas, ready: d.Status.ReadyReplicas}), nil
 	}
 }
 
@@ -170,7 +181,9 @@ func observeStatefulSet(name string) func(context.Context, client.Reader, *build
 		if err := c.Get(ctx, client.ObjectKey{Namespace: NamespaceFor(bc.Tenant), Name: name}, s); err != nil {
 			return notFoundStatus(name, "StatefulSet", err)
 		}
-		st := replicaStatus(name, "StatefulSet", s.Spec.Replicas, s.Generation, s.Status.ObservedGeneration, s.Status.ReadyReplicas)
+		st := replicaStatus(name, workloadState{kind: "StatefulSet", specReplicas: s.Spec.Replicas, generation: s.Generation,
+			observed: s.Status.ObservedGeneration, updated: s.Status.UpdatedReplicas, ready: s.Status.ReadyReplicas,
+			currentRevision: s.Status.CurrentRevision, updateRevision: s.Status.UpdateRevision})
 		return withClaimProblem(st, bc, dataVolume+"-"+name+"-0"), nil
 	}
 }
@@ -202,17 +215,34 @@ func notFoundStatus(name, kind string, err error) (silov1.ComponentStatus, error
 	return silov1.ComponentStatus{Name: name, Message: kind + " " + name + " not created yet"}, nil
 }
 
-// replicaStatus is the readiness of a workload: ready when its controller has seen
-// the latest generation and at least the desired number of replicas are ready.
-func replicaStatus(name, kind string, specReplicas *int32, generation, observed int64, ready int32) silov1.ComponentStatus {
+// workloadState is what a workload's controller reports about its rollout.
+type workloadState struct {
+	kind                 string
+	specReplicas         *int32
+	generation, observed int64
+	updated, ready       int32
+	// currentRevision and updateRevision are a StatefulSet's; a Deployment has none.
+	currentRevision, updateRevision string
+}
+
+// replicaStatus is the readiness of a workload, judged against its newest spec (a
+// rollout in progress is not ready): ready when its controller has seen the latest
+// generation, the desired number of replicas run the latest template (a StatefulSet:
+// its update revision is its current one) and at least as many are ready.
+func replicaStatus(name string, w workloadState) silov1.ComponentStatus {
 	want := int32(1)
-	if specReplicas != nil {
-		want = *specReplicas
+	if w.specReplicas != nil {
+		want = *w.specReplicas
 	}
+	ready := w.ready
 	st := silov1.ComponentStatus{Name: name, Replicas: want, ReadyReplicas: ready}
 	switch {
-	case observed < generation:
-		st.Message = fmt.Sprintf("the %s controller has not yet seen generation %d", kind, generation)
+	case w.observed < w.generation:
+		st.Message = fmt.Sprintf("the %s controller has not yet seen generation %d", w.kind, w.generation)
+	case w.updated < want:
+		st.Message = fmt.Sprintf("rolling out: %d/%d replicas updated", w.updated, want)
+	case w.updateRevision != "" && w.currentRevision != w.updateRevision:
+		st.Message = fmt.Sprintf("rolling out: revision %s is not current yet", w.updateRevision)
 	case ready < want:
 		st.Message = fmt.Sprintf("%d/%d replicas ready", ready, want)
 	default:

@@ -221,7 +221,7 @@ func customerPodTemplate(bc *buildContext, component string, c *corev1ac.Contain
 			annotations[k] = v
 		}
 	}
-	return podTemplate(bc.Tenant, podSpec{
+	return podTemplate(bc.Tenant, bc.Config, podSpec{
 		component:      component,
 		uid:            appUID,
 		serviceAccount: WorkloadSAName,

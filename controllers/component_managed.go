@@ -156,7 +156,7 @@ func (s *managedService) build(bc *buildContext) []runtime.ApplyConfiguration {
 	if r := resources(spec.resources); r != nil {
 		c.WithResources(r)
 	}
-	tmpl := podTemplate(t, podSpec{component: s.name, uid: s.uid,
+	tmpl := podTemplate(t, bc.Config, podSpec{component: s.name, uid: s.uid,
 		containers: []*corev1ac.ContainerApplyConfiguration{c}, volumes: volumes})
 	var workload runtime.ApplyConfiguration
 	if s.defaultStorage != nil {
@@ -195,7 +195,10 @@ func singleStatefulSet(t *silov1.Tenant, cfg *Config, name string, size resource
 			WithPersistentVolumeClaimRetentionPolicy(appsv1ac.StatefulSetPersistentVolumeClaimRetentionPolicy().
 				WithWhenDeleted(appsv1.RetainPersistentVolumeClaimRetentionPolicyType).
 				WithWhenScaled(appsv1.RetainPersistentVolumeClaimRetentionPolicyType)).
-			// No kind or namespace in the template: the API server stores neither.
+			// No kind or namespace in the template: the API server stores neither. The
+			// claims keep the managed-by label (they hold the tenant's data; only the
+			// operator and the volume controllers may change them), and it could not be
+			// taken off anyway: claim templates are immutable.
 			WithVolumeClaimTemplates((&corev1ac.PersistentVolumeClaimApplyConfiguration{}).
 				WithName(dataVolume).
 				WithLabels(componentLabels(t, name)).

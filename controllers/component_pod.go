@@ -40,9 +40,15 @@ type podSpec struct {
 
 // podTemplate returns a component's pod template: labelled for its selector, run as
 // a non-root user with the runtime's default seccomp profile, without a service
-// account token, and placed where the Tenant says.
-func podTemplate(t *silov1.Tenant, p podSpec) *corev1ac.PodTemplateSpecApplyConfiguration {
-	meta := corev1ac.PodTemplateSpec().WithLabels(p.labels).WithLabels(componentLabels(t, p.component))
+// account token, in the platform's priority class for managed workloads, and placed
+// where the Tenant says.
+//
+// Its labels are the selector's only, never app.kubernetes.io/managed-by: that label
+// means "only the operator may change this", and pods (and ReplicaSets, which copy
+// the template's labels) are the workload controllers', which a tenant admin may
+// legitimately act on (deleting a pod restarts it).
+func podTemplate(t *silov1.Tenant, cfg *Config, p podSpec) *corev1ac.PodTemplateSpecApplyConfiguration {
+	meta := corev1ac.PodTemplateSpec().WithLabels(p.labels).WithLabels(selectorLabels(t, p.component))
 	if len(p.annotations) > 0 {
 		meta.WithAnnotations(p.annotations)
 	}
@@ -63,6 +69,9 @@ func podTemplate(t *silov1.Tenant, p podSpec) *corev1ac.PodTemplateSpecApplyConf
 		spec.WithServiceAccountName(p.serviceAccount)
 	}
 	withPullSecrets(t, spec)
+	if class := cfg.Guardrails.DefaultPriorityClass; class != "" {
+		spec.WithPriorityClassName(class)
+	}
 	placePod(t, spec)
 	return meta.WithSpec(spec)
 }
@@ -140,10 +149,15 @@ func withTag(image, version string) string {
 // selector is the label selector of a component's pods: stable, since a workload's
 // selector cannot change.
 func selector(t *silov1.Tenant, component string) *metav1ac.LabelSelectorApplyConfiguration {
-	return metav1ac.LabelSelector().WithMatchLabels(map[string]string{
+	return metav1ac.LabelSelector().WithMatchLabels(selectorLabels(t, component))
+}
+
+// selectorLabels are the labels of a component's pods that its selector matches.
+func selectorLabels(t *silov1.Tenant, component string) map[string]string {
+	return map[string]string{
 		silov1.TenantLabel:    t.Name,
 		silov1.ComponentLabel: component,
-	})
+	}
 }
 
 // workloadReplicas is the replica count of a component's workload: zero while the

@@ -127,26 +127,32 @@ func TestSettingsHashFollowsSettings(t *testing.T) {
 
 func TestReplicaStatus(t *testing.T) {
 	tests := map[string]struct {
-		spec       *int32
-		generation int64
-		observed   int64
-		ready      int32
-		want       silov1.ComponentStatus
+		state workloadState
+		want  silov1.ComponentStatus
 	}{
-		"all ready": {spec: ptr.To(int32(2)), generation: 3, observed: 3, ready: 2,
+		"all ready": {state: workloadState{specReplicas: ptr.To(int32(2)), generation: 3, observed: 3, updated: 2, ready: 2},
 			want: silov1.ComponentStatus{Name: "app", Ready: true, Replicas: 2, ReadyReplicas: 2}},
-		"not yet observed": {spec: ptr.To(int32(2)), generation: 4, observed: 3, ready: 2,
+		"not yet observed": {state: workloadState{specReplicas: ptr.To(int32(2)), generation: 4, observed: 3, updated: 2, ready: 2},
 			want: silov1.ComponentStatus{Name: "app", Replicas: 2, ReadyReplicas: 2, Message: "the Deployment controller has not yet seen generation 4"}},
-		"some ready": {spec: ptr.To(int32(3)), generation: 1, observed: 1, ready: 1,
+		"ready replicas of the old template do not count": {state: workloadState{specReplicas: ptr.To(int32(2)), generation: 4, observed: 4, updated: 1, ready: 2},
+			want: silov1.ComponentStatus{Name: "app", Replicas: 2, ReadyReplicas: 2, Message: "rolling out: 1/2 replicas updated"}},
+		"a StatefulSet whose update revision is not current yet": {state: workloadState{specReplicas: ptr.To(int32(1)), generation: 2, observed: 2,
+			updated: 1, ready: 1, currentRevision: "db-1", updateRevision: "db-2"},
+			want: silov1.ComponentStatus{Name: "app", Replicas: 1, ReadyReplicas: 1, Message: "rolling out: revision db-2 is not current yet"}},
+		"a StatefulSet rolled out": {state: workloadState{specReplicas: ptr.To(int32(1)), generation: 2, observed: 2,
+			updated: 1, ready: 1, currentRevision: "db-2", updateRevision: "db-2"},
+			want: silov1.ComponentStatus{Name: "app", Ready: true, Replicas: 1, ReadyReplicas: 1}},
+		"some ready": {state: workloadState{specReplicas: ptr.To(int32(3)), generation: 1, observed: 1, updated: 3, ready: 1},
 			want: silov1.ComponentStatus{Name: "app", Replicas: 3, ReadyReplicas: 1, Message: "1/3 replicas ready"}},
-		"replicas unset defaults to one": {generation: 1, observed: 1,
+		"replicas unset defaults to one": {state: workloadState{generation: 1, observed: 1, updated: 1},
 			want: silov1.ComponentStatus{Name: "app", Replicas: 1, Message: "0/1 replicas ready"}},
-		"scaled to zero": {spec: ptr.To(int32(0)), generation: 2, observed: 2,
+		"scaled to zero": {state: workloadState{specReplicas: ptr.To(int32(0)), generation: 2, observed: 2},
 			want: silov1.ComponentStatus{Name: "app", Ready: true}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := replicaStatus("app", "Deployment", tc.spec, tc.generation, tc.observed, tc.ready)
+			tc.state.kind = "Deployment"
+			got := replicaStatus("app", tc.state)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -160,7 +166,7 @@ func TestObserveReadsWorkloadsAndClaims(t *testing.T) {
 	c := fake.NewClientBuilder().WithScheme(NewScheme()).WithObjects(
 		&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "database", Namespace: ns, Generation: 1},
 			Spec:   appsv1.StatefulSetSpec{Replicas: ptr.To(int32(1))},
-			Status: appsv1.StatefulSetStatus{ObservedGeneration: 1, ReadyReplicas: 1}},
+			Status: appsv1.StatefulSetStatus{ObservedGeneration: 1, UpdatedReplicas: 1, ReadyReplicas: 1}},
 		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "storage", Namespace: ns},
 			Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}},
 	).Build()
@@ -191,5 +197,68 @@ func TestWithTag(t *testing.T) {
 				t.Errorf("withTag(%q, %q) = %q, want %q", tc.image, tc.version, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestManagedWorkloadsPriorityClass(t *testing.T) {
+	tests := map[string]struct {
+		class string
+		want  string
+	}{
+		"no platform default: the pods take the cluster's default priority": {},
+		"the platform default goes on every managed workload":               {class: "tenant-default", want: "tenant-default"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			bc := testContext(fullTestTenant())
+			bc.Config.Guardrails.DefaultPriorityClass = tc.class
+			specs := podSpecs(typed(t, allObjects(bc)))
+			if len(specs) != 5 {
+				t.Fatalf("got %d workloads, want app, workers, queue, cache, database: %v", len(specs), sortedKeys(specs))
+			}
+			for name, spec := range specs {
+				if spec.PriorityClassName != tc.want {
+					t.Errorf("%s: priorityClassName = %q, want %q", name, spec.PriorityClassName, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestManagedByLabelStaysOffWhatTenantsActOn proves the split the managed-objects
+// policy relies on: every object Silo writes carries app.kubernetes.io/managed-by, but
+// no pod template does (pods and ReplicaSets inherit it, and a tenant admin may delete
+// a pod), while claim templates keep it (claims hold data, and a StatefulSet's claim
+// templates cannot change after creation).
+func TestManagedByLabelStaysOffWhatTenantsActOn(t *testing.T) {
+	objs := typed(t, buildWorkloads(testContext(fullTestTenant())))
+	for name, o := range objs {
+		if o.GetLabels()[silov1.ManagedByLabel] != silov1.ManagedByValue {
+			t.Errorf("%s: want label %s=%s on every object Silo writes", name, silov1.ManagedByLabel, silov1.ManagedByValue)
+		}
+	}
+	want := map[string]string{silov1.TenantLabel: "acme"}
+	for name, o := range objs {
+		var tmpl *corev1.PodTemplateSpec
+		switch w := o.(type) {
+		case *appsv1.Deployment:
+			tmpl = &w.Spec.Template
+		case *appsv1.StatefulSet:
+			tmpl = &w.Spec.Template
+			for _, c := range w.Spec.VolumeClaimTemplates {
+				if c.Labels[silov1.ManagedByLabel] != silov1.ManagedByValue {
+					t.Errorf("%s: claim template %s lost %s; the template cannot change on existing StatefulSets", name, c.Name, silov1.ManagedByLabel)
+				}
+			}
+		default:
+			continue
+		}
+		if _, ok := tmpl.Labels[silov1.ManagedByLabel]; ok {
+			t.Errorf("%s: pod template carries %s, which its pods would inherit", name, silov1.ManagedByLabel)
+		}
+		want[silov1.ComponentLabel] = tmpl.Labels[silov1.ComponentLabel]
+		if diff := cmp.Diff(want, tmpl.Labels); diff != "" {
+			t.Errorf("%s: pod template labels (-want +got):\n%s", name, diff)
+		}
 	}
 }

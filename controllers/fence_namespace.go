@@ -27,8 +27,10 @@ func podSecurityLevel(t *silov1.Tenant) string {
 // buildNamespace returns the tenant namespace: labelled with its Tenant and the Pod
 // Security level that admission enforces on every pod in it, and carrying the
 // isolation settings (node pool, region, runtime class, image registries, ingress
-// host) that Silo's admission policies enforce, since a policy can read an object's
-// namespace but not its Tenant.
+// host and class, deletion protection) and the platform's allow-lists (also the
+// namespaces whose ServiceAccounts owners may bind) that Silo's
+// admission policies enforce, since a policy can read an object's namespace but
+// neither its Tenant nor the operator's flags.
 func buildNamespace(t *silov1.Tenant, cfg *Config) *corev1ac.NamespaceApplyConfiguration {
 	level := podSecurityLevel(t)
 	labels := commonLabels(t)
@@ -54,6 +56,22 @@ func buildNamespace(t *silov1.Tenant, cfg *Config) *corev1ac.NamespaceApplyConfi
 	platformNamespaceAnnotations(&cfg.Platform, annotations)
 	if allowed := allowedImagePrefixes(t, cfg); len(allowed) > 0 {
 		annotations[silov1.AllowedRegistriesAnnotation] = strings.Join(allowed, ",")
+	}
+	for key, list := range map[string][]string{
+		silov1.AllowedPriorityClassesAnnotation:              allowedPriorityClasses(cfg),
+		silov1.AllowedTolerationsAnnotation:                  allowedTolerations(t, cfg),
+		silov1.AllowedIngressAnnotationsAnnotation:           cfg.Guardrails.IngressAnnotations,
+		silov1.RoleBindingServiceAccountNamespacesAnnotation: cfg.Guardrails.RoleBindingServiceAccountNamespaces,
+	} {
+		if len(list) > 0 {
+			annotations[key] = strings.Join(list, ",")
+		}
+	}
+	if ing := t.Spec.App.Ingress; ing != nil && ing.ClassName != "" {
+		annotations[silov1.IngressClassAnnotation] = ing.ClassName
+	}
+	if t.Spec.DeletionProtection {
+		annotations[silov1.DeletionProtectionAnnotation] = "true"
 	}
 	if len(annotations) > 0 {
 		ns.WithAnnotations(annotations)
@@ -84,6 +102,38 @@ func allowedImagePrefixes(t *silov1.Tenant, cfg *Config) []string {
 	}
 	sort.Strings(platform)
 	return append(out, platform...)
+}
+
+// allowedPriorityClasses returns the PriorityClasses pods in a tenant namespace may
+// name (besides the cluster's globalDefault class, which the policy reads from the
+// PriorityClasses themselves): the platform's list and the managed workloads' class.
+func allowedPriorityClasses(cfg *Config) []string {
+	return sortedSet(append(cfg.Guardrails.PriorityClasses, cfg.Guardrails.DefaultPriorityClass))
+}
+
+// allowedTolerations returns the taint keys pods in a tenant namespace may tolerate
+// besides node.kubernetes.io/* and the tenant's own pool: the platform's list, and
+// the extended resources the Tenant is granted, since nodes offering one (GPU nodes)
+// are usually tainted with its name to keep other pods off them.
+func allowedTolerations(t *silov1.Tenant, cfg *Config) []string {
+	keys := append([]string(nil), cfg.Guardrails.Tolerations...)
+	for name, q := range t.Spec.Quota.Extended {
+		if q.Sign() > 0 {
+			keys = append(keys, name)
+		}
+	}
+	return sortedSet(keys)
+}
+
+// sortedSet returns the non-empty entries of list, sorted and without repeats.
+func sortedSet(list []string) []string {
+	set := make(map[string]bool, len(list))
+	for _, e := range list {
+		if e != "" {
+			set[e] = true
+		}
+	}
+	return sortedKeys(set)
 }
 
 // imageRepository returns image without its tag or digest.

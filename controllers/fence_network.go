@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	"k8s.io/utils/ptr"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
@@ -84,7 +85,7 @@ func buildNetworkPolicies(t *silov1.Tenant, cfg *Config) []*networkingv1ac.Netwo
 					WithProtocol(tcp).WithPort(intstr.FromInt32(appPort(t)))))),
 	}
 	policies = append(policies, platformNetworkPolicies(t, cfg, policy)...)
-	if t.Spec.Network.AllowInternetEgress {
+	if ptr.Deref(t.Spec.Network.AllowInternetEgress, false) {
 		policies = append(policies, policy(NetpolAllowInternet).WithSpec(networkingv1ac.NetworkPolicySpec().
 			WithPodSelector(all).
 			WithPolicyTypes(networkingv1.PolicyTypeEgress).

@@ -9,8 +9,9 @@ import (
 )
 
 // quotaHard returns the hard limits of the tenant's ResourceQuota: the Tenant's quota
-// over the operator's defaults, CPU and memory capping both requests and limits, and
-// no NodePort or LoadBalancer Services at all.
+// over the operator's defaults, CPU and memory capping both requests and limits, no
+// NodePort or LoadBalancer Services at all, and none of the platform's extended
+// resources the Tenant is not granted.
 func quotaHard(t *silov1.Tenant, cfg *Config) corev1.ResourceList {
 	q := t.Spec.Quota
 	pick := func(name corev1.ResourceName, set *resource.Quantity) resource.Quantity {
@@ -28,7 +29,7 @@ func quotaHard(t *silov1.Tenant, cfg *Config) corev1.ResourceList {
 	cpu := pick(corev1.ResourceCPU, q.CPU)
 	memory := pick(corev1.ResourceMemory, q.Memory)
 	ephemeral := pick(corev1.ResourceEphemeralStorage, q.EphemeralStorage)
-	return corev1.ResourceList{
+	hard := corev1.ResourceList{
 		corev1.ResourceRequestsCPU:              cpu,
 		corev1.ResourceLimitsCPU:                cpu,
 		corev1.ResourceRequestsMemory:           memory,
@@ -46,6 +47,15 @@ func quotaHard(t *silov1.Tenant, cfg *Config) corev1.ResourceList {
 		corev1.ResourceServicesNodePorts:        resource.MustParse("0"),
 		corev1.ResourceServicesLoadBalancers:    resource.MustParse("0"),
 	}
+	// Extended resources (GPUs) can only be capped on requests, which for them
+	// equal limits. Those the platform names are 0 unless the Tenant grants them.
+	for _, name := range cfg.Guardrails.ExtendedResources {
+		hard[corev1.DefaultResourceRequestsPrefix+corev1.ResourceName(name)] = resource.MustParse("0")
+	}
+	for name, granted := range q.Extended {
+		hard[corev1.DefaultResourceRequestsPrefix+corev1.ResourceName(name)] = granted.DeepCopy()
+	}
+	return hard
 }
 
 // buildResourceQuota returns the namespace's ResourceQuota.
@@ -55,17 +65,6 @@ func buildResourceQuota(t *silov1.Tenant, cfg *Config) *corev1ac.ResourceQuotaAp
 		WithOwnerReferences(ownerRef(t)).
 		WithSpec(corev1ac.ResourceQuotaSpec().WithHard(quotaHard(t, cfg)))
 }
-
-// Container defaults of the LimitRange: small enough that a pod without resources
-// still fits the quota, large enough to start a typical process.
-var (
-	limitDefaultCPU        = resource.MustParse("500m")
-	limitDefaultMemory     = resource.MustParse("512Mi")
-	limitDefaultEphemeral  = resource.MustParse("1Gi")
-	requestDefaultCPU      = resource.MustParse("100m")
-	requestDefaultMemory   = resource.MustParse("128Mi")
-	requestDefaultEphemera = resource.MustParse("100Mi")
-)
 
 // buildLimitRange returns the namespace's LimitRange: defaults for containers that
 // set no resources (so they are admitted under the quota), and a per-container cap of
@@ -80,14 +79,14 @@ func buildLimitRange(t *silov1.Tenant, cfg *Config) *corev1ac.LimitRangeApplyCon
 			corev1ac.LimitRangeItem().
 				WithType(corev1.LimitTypeContainer).
 				WithDefault(corev1.ResourceList{
-					corev1.ResourceCPU:              minQuantity(limitDefaultCPU, maxCPU),
-					corev1.ResourceMemory:           minQuantity(limitDefaultMemory, maxMemory),
-					corev1.ResourceEphemeralStorage: limitDefaultEphemeral,
+					corev1.ResourceCPU:              minQuantity(cfg.DefaultLimits[corev1.ResourceCPU], maxCPU),
+					corev1.ResourceMemory:           minQuantity(cfg.DefaultLimits[corev1.ResourceMemory], maxMemory),
+					corev1.ResourceEphemeralStorage: cfg.DefaultLimits[corev1.ResourceEphemeralStorage],
 				}).
 				WithDefaultRequest(corev1.ResourceList{
-					corev1.ResourceCPU:              minQuantity(requestDefaultCPU, maxCPU),
-					corev1.ResourceMemory:           minQuantity(requestDefaultMemory, maxMemory),
-					corev1.ResourceEphemeralStorage: requestDefaultEphemera,
+					corev1.ResourceCPU:              minQuantity(cfg.DefaultRequests[corev1.ResourceCPU], maxCPU),
+					corev1.ResourceMemory:           minQuantity(cfg.DefaultRequests[corev1.ResourceMemory], maxMemory),
+					corev1.ResourceEphemeralStorage: cfg.DefaultRequests[corev1.ResourceEphemeralStorage],
 				}).
 				WithMax(corev1.ResourceList{
 					corev1.ResourceCPU:    maxCPU,

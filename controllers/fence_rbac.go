@@ -14,10 +14,15 @@ var (
 )
 
 // ownerRules are what a tenant's owners may do in its namespace: run and operate
-// workloads, and read (never write) the fences around them. They are explicit rules,
-// never the aggregated admin ClusterRole, whose content other components can extend.
-// The operator holds escalate and bind on this Role's name only, so it can grant
-// these rules without holding them itself.
+// workloads, read the quota and limits, and manage Roles, RoleBindings and
+// NetworkPolicies of their own (self-service, Multi-Tenancy Benchmark profile level
+// 2). Silo's own Role, binding and policies are kept from them by the
+// silo-tenant-managed-objects admission policy, and silo-tenant-self-service bounds
+// what theirs may say (subjects, peers); RBAC itself refuses a binding that grants
+// more than its creator holds. They are explicit rules, never the aggregated admin
+// ClusterRole, whose content other components can extend. The operator holds
+// escalate and bind on this Role's name only, so it can grant these rules without
+// holding them itself.
 var ownerRules = []*rbacv1ac.PolicyRuleApplyConfiguration{
 	rbacv1ac.PolicyRule().WithAPIGroups("").
 		WithResources("pods", "services", "configmaps", "secrets", "persistentvolumeclaims", "serviceaccounts").
@@ -41,14 +46,11 @@ var ownerRules = []*rbacv1ac.PolicyRuleApplyConfiguration{
 		WithResources("poddisruptionbudgets").
 		WithVerbs(verbsAll...),
 	rbacv1ac.PolicyRule().WithAPIGroups("networking.k8s.io").
-		WithResources("ingresses").
+		WithResources("ingresses", "networkpolicies").
 		WithVerbs(verbsAll...),
-	rbacv1ac.PolicyRule().WithAPIGroups("networking.k8s.io").
-		WithResources("networkpolicies").
-		WithVerbs(verbsRead...),
 	rbacv1ac.PolicyRule().WithAPIGroups("rbac.authorization.k8s.io").
 		WithResources("roles", "rolebindings").
-		WithVerbs(verbsRead...),
+		WithVerbs(verbsAll...),
 	// Routes of their own on Gateway API clusters, held to the tenant's host like
 	// Ingresses (silo-tenant-route-hosts).
 	rbacv1ac.PolicyRule().WithAPIGroups("gateway.networking.k8s.io").

@@ -198,6 +198,7 @@ func tenant(name string, mutate ...func(*silov1.Tenant)) *silov1.Tenant {
 func credentialsFixture(tn *silov1.Tenant, password string) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "database-credentials", Namespace: NamespaceFor(tn),
+			Labels: componentLabels(tn, DatabaseName),
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "silo.dev/v1alpha1", Kind: "Tenant", Name: tn.Name,
 				UID: tn.UID, Controller: ptrTo(true)}}},
 		Data: map[string][]byte{"username": []byte("app"), "password": []byte(password)},

@@ -3,9 +3,12 @@ package controllers
 import (
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -36,17 +39,24 @@ func NewScheme() *runtime.Scheme {
 // nothing in the operator reads) are stripped before caching.
 func CacheOptions(cfg *Config) cache.Options {
 	managed := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{silov1.ManagedByLabel: silov1.ManagedByValue})}
+	forATenant := labels.NewSelector().Add(mustRequirement(silov1.TenantLabel, selection.Exists))
 	byObject := map[client.Object]cache.ByObject{&corev1.Namespace{}: managed}
+	// Migration Jobs, and the class revisions in the operator's namespace.
+	byObject[&batchv1.Job{}] = managed
+	byObject[&appsv1.ControllerRevision{}] = cache.ByObject{Label: managed.Label,
+		Namespaces: map[string]cache.Config{cfg.OperatorNamespace: {}}}
 	for _, obj := range cfg.ownedTypes() {
 		byObject[obj] = managed
 		if _, ok := obj.(*corev1.Secret); ok {
-			// Secrets: Silo's own everywhere, plus every Secret in the operator's
-			// namespace, where the platform keeps the settings of external services
-			// (not labelled by Silo, and never readable by tenant admins). The map is
-			// keyed by pointer: this must replace the entry, not add a second one.
+			// Secrets: Silo's own everywhere; in the operator's namespace, where the
+			// platform keeps the settings of external services, only those it
+			// labelled silo.dev/tenant for a Tenant (the others, other tenants'
+			// settings and the platform's own Secrets, are none of Silo's business).
+			// The map is keyed by pointer: this must replace the entry, not add a
+			// second one.
 			byObject[obj] = cache.ByObject{Namespaces: map[string]cache.Config{
 				cache.AllNamespaces:   {LabelSelector: managed.Label},
-				cfg.OperatorNamespace: {LabelSelector: labels.Everything()},
+				cfg.OperatorNamespace: {LabelSelector: forATenant},
 			}}
 		}
 	}
@@ -54,6 +64,13 @@ func CacheOptions(cfg *Config) cache.Options {
 		ByObject:         byObject,
 		DefaultTransform: cache.TransformStripManagedFields(),
 	}
+}
+
+// mustRequirement returns a label requirement with constant arguments.
+func mustRequirement(key string, op selection.Operator, values ...string) labels.Requirement {
+	r, err := labels.NewRequirement(key, op, values)
+	utilruntime.Must(err)
+	return *r
 }
 
 // NewManager returns a manager running the Tenant controller with cfg. Tests start the
@@ -77,8 +94,22 @@ func NewManager(restCfg *rest.Config, cfg Config, opts ctrl.Options, concurrency
 		Config:    cfg,
 		Recorder:  mgr.GetEventRecorder("silo"),
 	}
+	if err := indexTenantsByClass(mgr); err != nil {
+		return nil, fmt.Errorf("indexing Tenants by class: %w", err)
+	}
 	if err := r.SetupWithManager(mgr, concurrency); err != nil {
 		return nil, fmt.Errorf("setting up the tenant controller: %w", err)
 	}
+	cr := &TenantClassReconciler{
+		Client:   mgr.GetClient(),
+		Scheme:   mgr.GetScheme(),
+		Config:   cfg,
+		Recorder: mgr.GetEventRecorder("silo"),
+		Clock:    cfg.Clock,
+	}
+	if err := cr.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the tenant class controller: %w", err)
+	}
+	registerMetrics(mgr)
 	return mgr, nil
 }

@@ -82,8 +82,10 @@ func (r *TenantReconciler) retain(ctx context.Context, t *silov1.Tenant, ns *cor
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("retaining namespace %s: %w", ns.Name, err)
 	}
-	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":null,"annotations":{%q:%q}}}`,
-		silov1.RetainedAnnotation, time.Now().UTC().Format(time.RFC3339))
+	// The Tenant could only be deleted with its protection off, so the namespace's
+	// copy of it goes too (it may be stale if the operator never saw the change).
+	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":null,"annotations":{%q:%q,%q:null}}}`,
+		silov1.RetainedAnnotation, time.Now().UTC().Format(time.RFC3339), silov1.DeletionProtectionAnnotation)
 	if err := r.Patch(ctx, ns, client.RawPatch(types.MergePatchType, []byte(patch)), client.FieldOwner(FieldOwner)); err != nil {
 		return fmt.Errorf("marking namespace %s retained: %w", ns.Name, err)
 	}

@@ -7,6 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -29,12 +31,14 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Ten
 		return false, fmt.Errorf("reading namespace of %s: %w", klog.KObj(t), err)
 	default:
 		if ns.Labels[silov1.TenantLabel] != t.Name {
-			return true, namespaceConflict(ns, t, obs)
+			namespaceConflict(ns, obs)
+			return true, nil
 		}
 		if !ns.DeletionTimestamp.IsZero() {
 			obs.blocked = &blockage{
 				reason:  silov1.NamespaceTerminatingReason,
 				message: fmt.Sprintf("namespace %s is still being deleted from an earlier Tenant; waiting for it to go", ns.Name),
+				waiting: true,
 			}
 			obs.requeueAfter = namespaceRequeue
 			return true, nil
@@ -50,14 +54,15 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Ten
 			r.event(t, corev1.EventTypeNormal, "Adopted", "Adopt", "adopted retained namespace %s and its data", ns.Name)
 		}
 	}
-	a := &applier{client: r.Client, scheme: r.Scheme}
-	_, res, err := a.apply(ctx, buildNamespace(t, &r.Config))
+	u, err := withSpecHash(buildNamespace(t, &r.Config))
+	if err != nil {
+		return false, err
+	}
+	key, res, err := r.applier().apply(ctx, u, applyOptions{createdByCreate: true})
 	if err != nil {
 		return false, fmt.Errorf("namespace of %s: %w", klog.KObj(t), err)
 	}
-	if res != unchanged {
-		obs.changed = true
-	}
+	obs.noteApplied(key, res)
 	return false, nil
 }
 
@@ -70,9 +75,9 @@ func (r *TenantReconciler) createNamespace(ctx context.Context, t *silov1.Tenant
 	}
 	switch err := r.Create(ctx, u, client.FieldOwner(FieldOwner)); {
 	case err == nil:
-		obs.changed = true
-		// No event: the Ready event tells the story; an event per creation would
-		// cost every new Tenant one more write.
+		obs.namespaceCreated = true
+		obs.noteApplied(childKey{gvk: u.GroupVersionKind(), name: u.GetName()}, created)
+		// No event of its own: the pass's one event names every kind it created.
 		ctrl.LoggerFrom(ctx).Info("created namespace", "namespace", u.GetName())
 		return false, nil
 	case !apierrors.IsAlreadyExists(err):
@@ -83,19 +88,39 @@ func (r *TenantReconciler) createNamespace(ctx context.Context, t *silov1.Tenant
 		return false, fmt.Errorf("reading namespace %s: %w", u.GetName(), err)
 	}
 	if existing.Labels[silov1.TenantLabel] != t.Name {
-		return true, namespaceConflict(existing, t, obs)
+		namespaceConflict(existing, obs)
+		return true, nil
 	}
 	// Ours, and the cache had not seen it yet: the watch brings it.
 	obs.requeueAfter = time.Second
 	return true, nil
 }
 
-// namespaceConflict records that the tenant namespace belongs to something else.
-func namespaceConflict(ns *corev1.Namespace, t *silov1.Tenant, obs *observation) error {
+// namespaceConflict records that the tenant namespace belongs to something else. The
+// operator cannot watch that namespace (it caches only its own): it looks again later.
+func namespaceConflict(ns *corev1.Namespace, obs *observation) {
 	obs.blocked = &blockage{
 		reason: silov1.NamespaceConflictReason,
 		message: fmt.Sprintf("namespace %s already exists and does not belong to this Tenant (label %s=%q); "+
 			"rename the Tenant or delete that namespace", ns.Name, silov1.TenantLabel, ns.Labels[silov1.TenantLabel]),
+		recheck: true,
 	}
-	return terminal(fmt.Errorf("namespace %s belongs to something else", ns.Name))
+}
+
+// Bounds of how soon a Tenant blocked by something the operator does not watch looks
+// again.
+const (
+	recheckMin = 5 * time.Second
+	recheckMax = 5 * time.Minute
+)
+
+// recheckAfter is how soon to look again at a problem nothing watched will report
+// gone: as long as the Tenant has been Degraded for it so far, within bounds (soon
+// at first, rarely for a conflict nobody resolves).
+func recheckAfter(t *silov1.Tenant, reason string, now time.Time) time.Duration {
+	d := meta.FindStatusCondition(t.Status.Conditions, silov1.DegradedCondition)
+	if d == nil || d.Reason != reason || d.Status != metav1.ConditionTrue {
+		return recheckMin
+	}
+	return min(max(now.Sub(d.LastTransitionTime.Time), recheckMin), recheckMax)
 }

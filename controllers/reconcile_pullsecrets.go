@@ -58,16 +58,6 @@ func (r *TenantReconciler) readPullSecrets(ctx context.Context, bc *buildContext
 	return nil
 }
 
-// block records a problem a person has to fix; a second problem in the same pass
-// is added to the first one's message.
-func (o *observation) block(reason, message string) {
-	if o.blocked != nil {
-		o.blocked.message += "; " + message
-		return
-	}
-	o.blocked = &blockage{reason: reason, message: message}
-}
-
 // pullSecretNames are the image pull Secrets a Tenant names (the value of
 // pullSecretIndex).
 func pullSecretNames(obj client.Object) []string {

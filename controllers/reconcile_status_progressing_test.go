@@ -23,8 +23,8 @@ func TestProgressingFollowsReadiness(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			first := computeStatus(tenant, &observation{changed: true, namespaceReady: true, components: tc.components}, nil)
-			next := computeStatus(tenant, &observation{namespaceReady: true, components: tc.components}, nil)
+			first := computeStatus(tenant, &observation{changed: true, observed: true, namespaceReady: true, components: tc.components}, nil)
+			next := computeStatus(tenant, &observation{observed: true, namespaceReady: true, components: tc.components}, nil)
 			if p := meta.FindStatusCondition(first.Conditions, silov1.ProgressingCondition); p == nil || p.Status != tc.wantProgressing {
 				t.Errorf("Progressing after the writing pass = %+v, want status %s", p, tc.wantProgressing)
 			}

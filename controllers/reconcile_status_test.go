@@ -6,8 +6,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
@@ -30,27 +32,27 @@ func TestComputeStatus(t *testing.T) {
 	}{
 		"every component ready": {
 			tenant: tenant("a"),
-			obs:    observation{namespaceReady: true, components: []silov1.ComponentStatus{ready}},
+			obs:    observation{observed: true, namespaceReady: true, components: []silov1.ComponentStatus{ready}},
 			want: want{phase: silov1.PhaseReady, ready: "True", progressing: "False", degraded: "False",
 				readyReason: silov1.ReadyReason, observedGeneration: 3, componentsReady: "1/1"},
 		},
 		"a component not ready yet: provisioning, and the message names it": {
 			tenant: tenant("a"),
-			obs:    observation{namespaceReady: true, components: []silov1.ComponentStatus{ready, notReady}},
+			obs:    observation{observed: true, namespaceReady: true, components: []silov1.ComponentStatus{ready, notReady}},
 			want: want{phase: silov1.PhaseProvisioning, ready: "False", progressing: "True", degraded: "False",
 				readyReason: silov1.ComponentsNotReadyReason, readyMsgFragment: "database (0/1 pods ready)",
 				observedGeneration: 3, componentsReady: "1/2"},
 		},
 		"children written this pass but everything ready: not progressing, so no second status write": {
 			tenant: tenant("a"),
-			obs:    observation{namespaceReady: true, changed: true, components: []silov1.ComponentStatus{ready}},
+			obs:    observation{observed: true, namespaceReady: true, changed: true, components: []silov1.ComponentStatus{ready}},
 			want: want{phase: silov1.PhaseReady, ready: "True", progressing: "False", degraded: "False",
 				readyReason: silov1.ReadyReason, observedGeneration: 3, componentsReady: "1/1"},
 		},
 		"a failed pass: degraded, and the generation is not marked observed": {
 			tenant: tenant("a"),
-			obs:    observation{components: []silov1.ComponentStatus{ready}},
-			err:    errors.New("applying Deployment tenant-a/app: boom"),
+			obs:    observation{observed: true, components: []silov1.ComponentStatus{ready}},
+			err:    apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "app", errors.New("boom")),
 			want: want{phase: silov1.PhaseDegraded, ready: "False", progressing: "False", degraded: "True",
 				readyReason: silov1.ReconcileFailedReason, readyMsgFragment: "boom", observedGeneration: 1, componentsReady: "1/1"},
 		},
@@ -63,7 +65,7 @@ func TestComputeStatus(t *testing.T) {
 		},
 		"suspended": {
 			tenant: tenant("a", func(t *silov1.Tenant) { t.Spec.Suspend = true }),
-			obs:    observation{namespaceReady: true, components: []silov1.ComponentStatus{notReady}},
+			obs:    observation{observed: true, namespaceReady: true, components: []silov1.ComponentStatus{notReady}},
 			want: want{phase: silov1.PhaseSuspended, ready: "False", progressing: "False", degraded: "False",
 				readyReason: silov1.SuspendedReason, readyMsgFragment: "set it to false to resume", observedGeneration: 3, componentsReady: "0/1"},
 		},

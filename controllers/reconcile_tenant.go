@@ -4,17 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -52,6 +56,9 @@ type TenantReconciler struct {
 	Scheme    *runtime.Scheme
 	Config    Config
 	Recorder  events.EventRecorder
+
+	applierOnce sync.Once
+	shared      *applier
 }
 
 // namespaceRequeue is how soon to look again at a namespace that is still terminating.
@@ -66,7 +73,15 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("Tenant", klog.KObj(t)))
 
 	if !t.DeletionTimestamp.IsZero() {
-		return r.reconcileDelete(ctx, t)
+		orig := t.DeepCopy()
+		res, err := r.reconcileDelete(ctx, t)
+		if err != nil {
+			// The finalizer cannot finish yet: the Tenant says it is being deleted,
+			// and what holds it (one status write; a deletion that finishes at once
+			// leaves the API without one).
+			err = errors.Join(err, r.writeStatus(ctx, orig, orig.DeepCopy(), &observation{deleting: true}, err))
+		}
+		return res, err
 	}
 	if !controllerutil.ContainsFinalizer(t, silov1.TenantFinalizer) {
 		before := t.DeepCopy()
@@ -79,9 +94,9 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	orig := t.DeepCopy()
 	obs := &observation{}
 	defer func() {
-		if err := r.writeStatus(ctx, orig, t, obs, reterr); err != nil {
-			reterr = errors.Join(reterr, err)
-		}
+		statusErr := r.writeStatus(ctx, orig, t, obs, reterr)
+		reterr = errors.Join(reterr, statusErr)
+		r.reportPass(orig, t, obs, reterr, statusErr == nil)
 		if apierrors.IsConflict(reterr) {
 			// Someone else wrote first; the watch brings the new version.
 			reterr = nil
@@ -90,59 +105,128 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 	}()
 
 	reterr = r.reconcileNormal(ctx, t, obs)
+	if b := obs.blocked; b != nil && b.recheck {
+		obs.requeueAfter = recheckAfter(t, b.reason, time.Now())
+	}
 	return ctrl.Result{RequeueAfter: obs.requeueAfter}, reterr
 }
 
 // reconcileNormal runs the phases of a live Tenant in order: namespace, fences,
-// components, clean-up, observation.
+// wiring, components, clean-up, observation. Once the namespace is there, a phase
+// that fails does not stop the next ones: the fences converge and stale children are
+// pruned even when one child cannot be written; the errors are joined.
 func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant, obs *observation) error {
+	// From here on t is the effective spec: its class's revision with its own fields on top.
+	t, err := r.resolveClass(ctx, t, obs)
+	if err != nil || t == nil {
+		return err
+	}
 	if done, err := r.reconcileNamespace(ctx, t, obs); err != nil || done {
 		return err
 	}
 	bc := &buildContext{Tenant: t, Config: &r.Config}
-	if err := r.readWiring(ctx, bc, obs); err != nil {
-		return err
+	// Every child the Tenant wants, applied or not: pruning must spare them all.
+	wanted := map[childKey]bool{}
+	fences, grant := splitOwnerBinding(buildIsolation(bc), obs.namespaceCreated)
+	fenceErr := r.applyAll(ctx, fences, wanted, nil, obs)
+	wiringErr := r.readWiring(ctx, bc, obs)
+	mig, migErr := r.reconcileMigration(ctx, bc, obs)
+	if mig != nil && mig.hold != "" {
+		bc.Tenant = holdImage(bc.Tenant, mig.hold)
+		obs.classRevision = runningRevision(t, obs.class)
 	}
-	if err := r.readAppNeeds(ctx, bc, obs); err != nil {
-		return err
+	keep, guardErr := r.guardDatabaseMajor(ctx, bc.Tenant, obs)
+	if keep != "" {
+		bc.Tenant = bc.Tenant.DeepCopy()
+		bc.Tenant.Spec.Database.Version = keep
 	}
-	desired := append(buildIsolation(bc), buildWorkloads(bc)...)
-	applied, err := r.applyAll(ctx, t, desired, obs)
-	if err != nil {
-		return err
+	needsErr := r.readAppNeeds(ctx, bc, obs)
+	// Without every component's settings, the migration's verdict, the database
+	// guard's and what the app needs, the workloads cannot be built right: they stay
+	// as they are until those read again.
+	holdAll := wiringErr != nil || migErr != nil || guardErr != nil || needsErr != nil
+	workloadErr := r.applyAll(ctx, buildWorkloads(bc), wanted, heldBy(bc.Held, holdAll), obs)
+	errs := []error{fenceErr, wiringErr, migErr, guardErr, needsErr, workloadErr, r.applyAll(ctx, grant, wanted, nil, obs)}
+	if !holdAll && workloadErr == nil {
+		errs = append(errs, r.resumeAutoscaling(ctx, t))
 	}
-	if err := r.resumeAutoscaling(ctx, t); err != nil {
-		return err
+	errs = append(errs, r.pruneStale(ctx, t, wanted), r.observe(ctx, bc, obs))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("reconciling %s: %w", klog.KObj(t), err)
 	}
-	if err := r.pruneStale(ctx, t, applied); err != nil {
-		return err
-	}
-	return r.observe(ctx, bc, obs)
+	obs.rolloutAware(mig)
+	return nil
 }
 
-// applyAll applies every desired child and returns their identities.
-func (r *TenantReconciler) applyAll(ctx context.Context, t *silov1.Tenant, desired []runtime.ApplyConfiguration, obs *observation) (map[childKey]bool, error) {
-	a := &applier{client: r.Client, scheme: r.Scheme}
-	applied := make(map[childKey]bool, len(desired))
+// splitOwnerBinding takes the owners' RoleBinding out of the fences when the pass
+// has just created the namespace: granted last, the owners can put nothing in the new
+// namespace before Silo has created every child, so none of them needs to be looked
+// up past the cache first (the pass that builds a Tenant sends no read).
+func splitOwnerBinding(fences []runtime.ApplyConfiguration, newNamespace bool) (rest, grant []runtime.ApplyConfiguration) {
+	if !newNamespace {
+		return fences, nil
+	}
+	for _, f := range fences {
+		if rb, ok := f.(*rbacv1ac.RoleBindingApplyConfiguration); ok && rb.Name != nil && *rb.Name == OwnerRoleBindingName {
+			grant = append(grant, f)
+			continue
+		}
+		rest = append(rest, f)
+	}
+	return rest, grant
+}
+
+// heldBy returns which desired children to keep as they are instead of applying:
+// every one when all is set, else those of the held components.
+func heldBy(components map[string]bool, all bool) func(u *unstructured.Unstructured) bool {
+	return func(u *unstructured.Unstructured) bool {
+		return all || components[u.GetLabels()[silov1.ComponentLabel]]
+	}
+}
+
+// applyAll applies every desired child, except those hold says to keep as they are,
+// and adds each one's identity to wanted. An object Silo did not create at a child's
+// name is left alone and named in the Tenant's status; it stops nothing else.
+func (r *TenantReconciler) applyAll(ctx context.Context, desired []runtime.ApplyConfiguration, wanted map[childKey]bool,
+	hold func(u *unstructured.Unstructured) bool, obs *observation) error {
+	a := r.applier()
 	var errs []error
 	for _, d := range desired {
-		key, res, err := a.apply(ctx, d)
+		u, err := withSpecHash(d)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		applied[key] = true
-		if res != unchanged {
-			obs.changed = true
+		key := keyOf(u)
+		wanted[key] = true
+		if hold != nil && hold(u) {
+			continue
 		}
-		if res != unchanged {
+		_, res, err := a.apply(ctx, u, applyOptions{inNewNamespace: obs.namespaceCreated})
+		var conflict *childConflict
+		switch {
+		case errors.As(err, &conflict):
+			obs.conflict(conflict)
+			continue
+		case err != nil:
+			errs = append(errs, err)
+			continue
+		case res != unchanged:
+			obs.changed = true
+			obs.wrote(key)
+			obs.noteApplied(key, res)
 			ctrl.LoggerFrom(ctx).V(1).Info("applied child", "kind", key.gvk.Kind, "name", key.name, "created", res == created)
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("applying children of %s: %w", klog.KObj(t), err)
-	}
-	return applied, nil
+	return errors.Join(errs...)
+}
+
+// applier returns the reconciler's applier, which keeps what it learns across passes.
+func (r *TenantReconciler) applier() *applier {
+	r.applierOnce.Do(func() {
+		r.shared = &applier{client: r.Client, apiReader: r.apiReader(), scheme: r.Scheme, versions: &appliedVersions{}}
+	})
+	return r.shared
 }
 
 // SetupWithManager registers the controller: it watches Tenants and every kind of
@@ -167,6 +251,10 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) e
 	// External service Secrets live in the operator's namespace, owned by nobody.
 	b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForExternalSecret))
 	b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForPullSecret))
+	// Migration Jobs are not pruned with the other children (a failed one is kept),
+	// and a class matters to the Tenants that wait for it.
+	b = b.Owns(&batchv1.Job{}).
+		Watches(&silov1.TenantClass{}, handler.EnqueueRequestsFromMapFunc(r.tenantsWaitingForClass))
 	return b.Complete(r)
 }
 

@@ -21,7 +21,7 @@ func TestReconcileReportsAFailedApplyAsDegraded(t *testing.T) {
 	tn := tenant("acme")
 	r, c := newFakeReconciler(tn, interceptor.Funcs{
 		Apply: func(ctx context.Context, cl client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
-			return errors.New("etcd is on fire")
+			return apierrors.NewForbidden(schema.GroupResource{Group: "apps", Resource: "deployments"}, "app", errors.New("etcd is on fire"))
 		},
 	})
 	_, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKey{Name: "acme"}})

@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -28,32 +28,28 @@ const passwordBytes = 24
 
 // readWiring reads what the builders need from the cluster: the credentials of every
 // managed component that has them (generating them the first time) and the Secret of
-// every external one. A missing external Secret blocks the Tenant (Degraded, naming
-// the Secret) but the rest of the environment is still applied.
+// every external one. A missing or unlabelled external Secret blocks the Tenant
+// (Degraded, naming the Secret), and so does an object Silo did not create at the
+// name of a component's credentials (that component is held back); the rest of the
+// environment is still applied. An error reading stops no other component either: it
+// is returned once every component was read.
 func (r *TenantReconciler) readWiring(ctx context.Context, bc *buildContext, obs *observation) error {
 	t := bc.Tenant
 	bc.Credentials = map[string]map[string][]byte{}
 	bc.External = map[string]map[string][]byte{}
-	var problems []string
+	bc.Held = map[string]bool{}
+	var errs []error
 	for i := range components {
 		c := &components[i]
 		if !c.enabled(t) {
 			continue
 		}
 		if ext := c.externalService(t); ext != nil {
-			s := &corev1.Secret{}
-			err := r.Get(ctx, client.ObjectKey{Namespace: r.Config.OperatorNamespace, Name: ext.SecretName}, s)
-			switch {
-			case apierrors.IsNotFound(err):
-				problems = append(problems, fmt.Sprintf("the Secret %s/%s of the external %s is missing",
-					r.Config.OperatorNamespace, ext.SecretName, c.name))
-			case err != nil:
-				return fmt.Errorf("reading Secret %s/%s of the external %s: %w", r.Config.OperatorNamespace, ext.SecretName, c.name, err)
-			case len(s.Data) == 0:
-				problems = append(problems, fmt.Sprintf("the Secret %s/%s of the external %s has no keys",
-					r.Config.OperatorNamespace, ext.SecretName, c.name))
-			default:
-				bc.External[c.name] = s.Data
+			data, err := r.readExternalSecret(ctx, t, c.name, ext.SecretName, obs)
+			if err != nil {
+				errs = append(errs, err)
+			} else if data != nil {
+				bc.External[c.name] = data
 			}
 			continue
 		}
@@ -61,33 +57,94 @@ func (r *TenantReconciler) readWiring(ctx context.Context, bc *buildContext, obs
 			continue
 		}
 		data, err := r.ensureCredentials(ctx, t, c)
-		if err != nil {
-			return err
+		var conflict *childConflict
+		switch {
+		case errors.As(err, &conflict):
+			bc.Held[c.name] = true
+			obs.conflict(conflict)
+		case err != nil:
+			bc.Held[c.name] = true
+			errs = append(errs, err)
+		default:
+			bc.Credentials[c.name] = data
 		}
-		bc.Credentials[c.name] = data
 	}
-	if len(problems) > 0 {
-		obs.blocked = &blockage{
-			reason: silov1.ExternalSecretMissingReason,
-			message: strings.Join(problems, "; ") + ": create it in the operator's namespace with the service's " +
-				"connection settings as keys (for example DATABASE_URL)",
+	return errors.Join(errs...)
+}
+
+// readExternalSecret returns the data of an external component's Secret in the
+// operator's namespace, or nil (and a blockage in obs) when the Tenant may not use
+// it. A Secret is used only when the platform labelled it silo.dev/tenant=<Tenant>:
+// the operator's namespace holds other tenants' settings and the platform's own
+// Secrets, and what Silo copies, the Tenant's owners can read.
+func (r *TenantReconciler) readExternalSecret(ctx context.Context, t *silov1.Tenant, component, name string, obs *observation) (map[string][]byte, error) {
+	ns := r.Config.OperatorNamespace
+	key := client.ObjectKey{Namespace: ns, Name: name}
+	labels := map[string]string{}
+	s := &corev1.Secret{}
+	switch err := r.Get(ctx, key, s); {
+	case apierrors.IsNotFound(err):
+		// The cache holds only Secrets labelled for some Tenant: look past it, at the
+		// metadata alone, to tell a missing Secret from an unlabelled one.
+		m := &metav1.PartialObjectMetadata{}
+		m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+		switch err := r.apiReader().Get(ctx, key, m); {
+		case apierrors.IsNotFound(err):
+			obs.block(silov1.ExternalSecretMissingReason, fmt.Sprintf("the Secret %s/%s of the external %s is missing: "+
+				"create it in the operator's namespace with the service's connection settings as keys (for example DATABASE_URL), "+
+				"labelled %s=%s", ns, name, component, silov1.TenantLabel, t.Name))
+			return nil, nil
+		case err != nil:
+			return nil, fmt.Errorf("reading Secret %s of the external %s: %w", key, component, err)
 		}
+		labels = m.Labels
+		if labels[silov1.TenantLabel] == t.Name {
+			// Labelled, and the cache has not caught up yet.
+			if err := r.apiReader().Get(ctx, key, s); err != nil {
+				return nil, fmt.Errorf("reading Secret %s of the external %s: %w", key, component, err)
+			}
+		}
+	case err != nil:
+		return nil, fmt.Errorf("reading Secret %s of the external %s: %w", key, component, err)
+	default:
+		labels = s.Labels
 	}
-	return nil
+	if owner := labels[silov1.TenantLabel]; owner != t.Name {
+		msg := fmt.Sprintf("the Secret %s/%s of the external %s is not labelled for this Tenant, so Silo does not use it", ns, name, component)
+		if owner != "" {
+			msg += fmt.Sprintf(" (it is labelled for Tenant %s)", owner)
+		}
+		obs.block(silov1.ExternalSecretNotLabelledReason, msg+fmt.Sprintf("; if it holds this Tenant's settings, label it: "+
+			"kubectl label secret -n %s %s %s=%s", ns, name, silov1.TenantLabel, t.Name))
+		return nil, nil
+	}
+	if len(s.Data) == 0 {
+		obs.block(silov1.ExternalSecretMissingReason, fmt.Sprintf("the Secret %s/%s of the external %s has no keys: "+
+			"add the service's connection settings as keys (for example DATABASE_URL)", ns, name, component))
+		return nil, nil
+	}
+	return s.Data, nil
 }
 
 // ensureCredentials returns a component's credentials: the existing Secret's data as
 // it is, or, only when there is none, newly generated ones. They are never changed
-// afterwards: a regenerated database password would lock the app out of its data.
+// afterwards: a regenerated database password would lock the app out of its data. A
+// Secret at that name that Silo did not create (it lacks the Tenant's labels) is
+// never used or adopted: ensureCredentials returns a *childConflict.
 func (r *TenantReconciler) ensureCredentials(ctx context.Context, t *silov1.Tenant, c *component) (map[string][]byte, error) {
 	key := client.ObjectKey{Namespace: NamespaceFor(t), Name: credentialsSecretName(c.name)}
 	s := &corev1.Secret{}
 	err := r.Get(ctx, key, s)
 	if apierrors.IsNotFound(err) {
+		// The cache holds only Silo's Secrets: a Secret someone else created at this
+		// name makes the create fail, and is then read from the API server.
 		s, err = r.createCredentials(ctx, t, c)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("credentials of %s: %w", klog.KObj(t), err)
+	}
+	if !carriesLabels(s.Labels, commonLabels(t)) {
+		return nil, &childConflict{kind: "Secret", namespace: key.Namespace, name: key.Name}
 	}
 	for _, k := range []string{"username", "password"} {
 		if len(s.Data[k]) == 0 {
@@ -144,7 +201,7 @@ func (r *TenantReconciler) createCredentials(ctx context.Context, t *silov1.Tena
 		return existing, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("creating credentials %s: %w", client.ObjectKeyFromObject(s), err)
+		return nil, fmt.Errorf("creating credentials %s of %s: %w", client.ObjectKeyFromObject(s), klog.KObj(t), err)
 	}
 	ctrl.LoggerFrom(ctx).Info("generated credentials", "component", c.name, "secret", s.Name)
 	return s, nil

@@ -126,10 +126,11 @@ func TestReadWiringBlocksOnAMissingExternalSecret(t *testing.T) {
 	tn := testTenant()
 	tn.Spec.Database = &silov1.DatabaseSpec{External: &silov1.ExternalService{SecretName: "acme-db"}}
 	tn.Spec.Cache = &silov1.CacheSpec{External: &silov1.ExternalService{SecretName: "acme-cache"}}
-	cache := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "acme-cache", Namespace: "silo-system"},
+	cache := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "acme-cache", Namespace: "silo-system",
+		Labels: map[string]string{silov1.TenantLabel: tn.Name}},
 		Data: map[string][]byte{"REDIS_URL": []byte("redis://x")}}
 	c := fake.NewClientBuilder().WithScheme(NewScheme()).WithObjects(cache).Build()
-	r := &TenantReconciler{Client: c, Scheme: c.Scheme(), Config: DefaultConfig()}
+	r := &TenantReconciler{Client: c, APIReader: c, Scheme: c.Scheme(), Config: DefaultConfig()}
 	bc := &buildContext{Tenant: tn, Config: &r.Config}
 	obs := &observation{}
 	if err := r.readWiring(context.Background(), bc, obs); err != nil {
@@ -139,7 +140,7 @@ func TestReadWiringBlocksOnAMissingExternalSecret(t *testing.T) {
 		t.Fatalf("blocked = %+v", obs.blocked)
 	}
 	want := "the Secret silo-system/acme-db of the external database is missing: create it in the operator's namespace " +
-		"with the service's connection settings as keys (for example DATABASE_URL)"
+		"with the service's connection settings as keys (for example DATABASE_URL), labelled silo.dev/tenant=acme"
 	if obs.blocked.message != want {
 		t.Errorf("message = %q\nwant %q", obs.blocked.message, want)
 	}
@@ -148,7 +149,7 @@ func TestReadWiringBlocksOnAMissingExternalSecret(t *testing.T) {
 	}
 }
 
-func TestCacheOptionsWatchTheOperatorNamespaceSecrets(t *testing.T) {
+func TestCacheOptionsHoldOnlySecretsLabelledForATenant(t *testing.T) {
 	cfg := DefaultConfig()
 	opts := CacheOptions(&cfg)
 	var secrets []cache.ByObject
@@ -161,8 +162,8 @@ func TestCacheOptionsWatchTheOperatorNamespaceSecrets(t *testing.T) {
 		t.Fatalf("%d cache settings for Secrets, want exactly one", len(secrets))
 	}
 	ns := secrets[0].Namespaces
-	if !ns[cfg.OperatorNamespace].LabelSelector.Empty() {
-		t.Errorf("operator namespace Secrets are filtered by %s, want all of them", ns[cfg.OperatorNamespace].LabelSelector)
+	if got := ns[cfg.OperatorNamespace].LabelSelector.String(); got != silov1.TenantLabel {
+		t.Errorf("operator namespace Secrets are selected by %q, want only those labelled %s (for a Tenant)", got, silov1.TenantLabel)
 	}
 	if got := ns[cache.AllNamespaces].LabelSelector.String(); got != "app.kubernetes.io/managed-by=silo" {
 		t.Errorf("other namespaces' Secrets selected by %q, want Silo's only", got)

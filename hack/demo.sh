@@ -50,7 +50,11 @@ YAML
 
   say "Tenants"
   local files=()
-  for f in "$ROOT"/config/samples/*.yaml; do [ -f "$f" ] && files+=("$f"); done
+  # Classes first, so the Tenants that name them find them.
+  for f in "$ROOT"/config/samples/*tenantclass*.yaml; do [ -f "$f" ] && files+=("$f"); done
+  for f in "$ROOT"/config/samples/*.yaml; do
+    case "$f" in *tenantclass*) ;; *) [ -f "$f" ] && files+=("$f") ;; esac
+  done
   [ ${#files[@]} -gt 0 ] || files=("$ROOT/hack/demo/tenants.yaml")
   # What the Tenants ask of the cluster: their dedicated node pools and sandboxed
   # runtimes (kwok simulates those pods like any other).
@@ -84,11 +88,16 @@ YAML
 
   say "Ready in $(( SECONDS - start ))s"
   kubectl get tenants -o wide
+  if kubectl get tenantclasses --no-headers 2>/dev/null | grep -q .; then
+    echo
+    kubectl get tenantclasses
+  fi
   cat <<TXT
 
 Where to look next (pods are simulated by kwok: Running, but no container runs):
   export KUBECONFIG=$KUBECONFIG
   kubectl describe tenant <name>                   # conditions, components, events
+  kubectl describe tenantclass standard            # a class's revision and rollout (docs/fleet.md)
   kubectl get all,pvc,resourcequota,networkpolicy -n tenant-<name>
   kubectl get pods -A -o wide                      # which fake node each pod landed on
   kubectl get nodes -L topology.kubernetes.io/region -L silo.dev/node-pool

@@ -3,16 +3,20 @@
 # module proxy only (no release download site is reachable from CI), and caches them
 # under .cache/k8s/<version>/bin, keyed by version. A second run is a no-op.
 #
-# Usage: hack/k8s-binaries.sh [test|cluster|all]
+# Usage: hack/k8s-binaries.sh [test|cluster|all|promtool|helm]
 #   test     kube-apiserver, etcd                     (envtest: make test)
 #   cluster  test + kube-controller-manager, kube-scheduler, kwok, kwokctl, helm
 #   all      the same as cluster
+#   promtool promtool only (make check-rules)
+#   helm     helm only
 # Prints the bin folder on the last line of stdout; progress goes to stderr.
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-1.37.2}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${HELM_VERSION:-v3.19.0}"
+HELM_K8S_MINOR="${HELM_K8S_MINOR:-34}"
+PROMETHEUS_VERSION="${PROMETHEUS_VERSION:-v0.316.0}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${SILO_CACHE:-$ROOT/.cache}"
 BIN="$CACHE/k8s/v$K8S_VERSION/bin"
@@ -28,11 +32,22 @@ want=(kube-apiserver etcd)
 case "$what" in
   test) ;;
   cluster|all) want+=(kube-controller-manager kube-scheduler kwok kwokctl helm) ;;
-  *) echo "usage: $0 [test|cluster|all]" >&2; exit 2 ;;
+  promtool|helm) want=("$what") ;;
+  *) echo "usage: $0 [test|cluster|all|promtool|helm]" >&2; exit 2 ;;
 esac
 
+# stale reports whether a cached binary predates how this script builds it: a helm
+# built without its version ldflags renders charts for Kubernetes 1.20 and fails a
+# chart's kubeVersion constraint in `helm template`.
+stale() {
+  case "$1" in
+    helm) [ "$("$BIN/helm" version --template '{{.Version}}' 2>/dev/null)" != "$HELM_VERSION" ] ;;
+    *) false ;;
+  esac
+}
+
 missing=()
-for b in "${want[@]}"; do [ -x "$BIN/$b" ] || missing+=("$b"); done
+for b in "${want[@]}"; do { [ -x "$BIN/$b" ] && ! stale "$b"; } || missing+=("$b"); done
 if [ ${#missing[@]} -eq 0 ]; then
   log "cached in $BIN: ${want[*]}"
   echo "$BIN"
@@ -101,8 +116,22 @@ for b in "${missing[@]}"; do
       log "go install sigs.k8s.io/kwok/cmd/$b@$KWOK_VERSION"
       GOBIN="$BIN" CGO_ENABLED=0 go install "sigs.k8s.io/kwok/cmd/$b@$KWOK_VERSION" ;;
     helm)
+      # The ldflags of helm's own release build: its version, and the Kubernetes
+      # version `helm template` and `helm lint` assume without a cluster (helm v3.19
+      # is built against Kubernetes 1.34).
       log "go install helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
-      GOBIN="$BIN" CGO_ENABLED=0 go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" ;;
+      helm_ldflags="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+      for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+        helm_ldflags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$HELM_K8S_MINOR"
+      done
+      tmp="$(mktemp -d)"
+      GOBIN="$tmp" CGO_ENABLED=0 go install -ldflags "$helm_ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+      # A rename, so a helm that is running keeps its file.
+      mv "$tmp/helm" "$BIN/helm"
+      rmdir "$tmp" ;;
+    promtool)
+      log "go install github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION (a few minutes the first time)"
+      GOBIN="$BIN" CGO_ENABLED=0 go install "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION" ;;
   esac
 done
 

@@ -33,8 +33,50 @@ const (
 	NamespaceTerminatingReason = "NamespaceTerminating"
 	// ExternalSecretMissingReason: an external component's Secret is missing or incomplete.
 	ExternalSecretMissingReason = "ExternalSecretMissing"
+	// ExternalSecretNotLabelledReason: an external component's Secret exists but is not
+	// labelled silo.dev/tenant=<this Tenant>, so Silo does not use it.
+	ExternalSecretNotLabelledReason = "ExternalSecretNotLabelled"
+	// ChildConflictReason: an object Silo did not create sits at the name of a child
+	// Silo manages; Silo leaves it alone and the message names it.
+	ChildConflictReason = "ChildConflict"
+	// RetryingReason: the last pass failed on an error the operator retries by itself
+	// (a conflict, a timeout, an unavailable API server).
+	RetryingReason = "Retrying"
 	// AsExpectedReason: nothing needs attention.
 	AsExpectedReason = "AsExpected"
+	// ClassNotFoundReason: spec.class names no TenantClass (or its revision is gone);
+	// nothing is changed until it exists.
+	ClassNotFoundReason = "ClassNotFound"
+	// IncompleteSpecReason: the effective spec (class template and Tenant together)
+	// lacks something required, such as app.image; nothing is changed.
+	IncompleteSpecReason = "IncompleteSpec"
+	// MigrationRunningReason: the migration Job for a new app image is running; the
+	// app moves when it succeeds.
+	MigrationRunningReason = "MigrationRunning"
+	// MigrationFailedReason: the migration Job for a new app image failed or timed
+	// out; the app stays on its old image.
+	MigrationFailedReason = "MigrationFailed"
+	// DatabaseMajorUpgradeReason: the effective database version is a new major
+	// version of PostgreSQL, which needs pg_upgrade; the database keeps its version.
+	DatabaseMajorUpgradeReason = "DatabaseMajorUpgrade"
+)
+
+// Condition types and reasons of a TenantClass (besides Ready and Progressing).
+const (
+	// PausedCondition is True while the class's rollout moves no further Tenant.
+	PausedCondition = "Paused"
+	// ManualReason: spec.rollout.paused is true.
+	ManualReason = "Manual"
+	// TooManyFailuresReason: maxFailures Tenants failed the current revision.
+	TooManyFailuresReason = "TooManyFailures"
+	// RollingOutReason: Tenants are moving to the current revision.
+	RollingOutReason = "RollingOut"
+	// RolledOutReason: every Tenant that follows the class runs the current revision.
+	RolledOutReason = "RolledOut"
+	// TenantsNotReadyReason: some Tenants of the class are not Ready.
+	TenantsNotReadyReason = "TenantsNotReady"
+	// NotPausedReason: the rollout is not paused.
+	NotPausedReason = "NotPaused"
 )
 
 // Labels and annotations Silo puts on what it manages.
@@ -57,6 +99,15 @@ const (
 	SpecHashAnnotation = "silo.dev/spec-hash"
 	// TenantFinalizer runs the deletion policy before a Tenant goes away.
 	TenantFinalizer = "silo.dev/tenant"
+	// CanaryLabel on a Tenant, with value "true", moves it to a new revision of its
+	// class before the others.
+	CanaryLabel = "silo.dev/canary"
+	// ClassLabel on a ControllerRevision names the TenantClass it is a revision of.
+	ClassLabel = "silo.dev/class"
+	// TargetRevisionAnnotation on a Tenant is the revision of its class the class's
+	// rollout asks it to run; the class controller writes it, the Tenant controller
+	// reads it. Its value is the revision, then "@" and the time it was set (RFC 3339).
+	TargetRevisionAnnotation = "silo.dev/target-revision"
 )
 
 // Reasons of what a real app needs.

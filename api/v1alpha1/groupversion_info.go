@@ -1,4 +1,4 @@
-// Package v1alpha1 contains the silo.dev/v1alpha1 API: the Tenant.
+// Package v1alpha1 contains the silo.dev/v1alpha1 API: the Tenant and the TenantClass.
 // +kubebuilder:object:generate=true
 // +groupName=silo.dev
 package v1alpha1

@@ -32,4 +32,28 @@ const (
 	// kinds pods there may use (configMap, secret, ...); absent, any the Pod Security
 	// level admits.
 	VolumeTypesAnnotation = "silo.dev/volume-types"
+	// AllowedPriorityClassesAnnotation on a tenant namespace lists, comma-separated,
+	// the PriorityClasses pods in it may name besides the cluster's globalDefault
+	// class: the platform's list and the operator's default class of managed workloads.
+	AllowedPriorityClassesAnnotation = "silo.dev/allowed-priority-classes"
+	// AllowedTolerationsAnnotation on a tenant namespace lists, comma-separated, the
+	// taint keys pods in it may tolerate besides node.kubernetes.io/* and the tenant's
+	// own node pool (an entry ending in "/" is a prefix): the platform's list and the
+	// extended resources the Tenant is granted.
+	AllowedTolerationsAnnotation = "silo.dev/allowed-tolerations"
+	// AllowedIngressAnnotationsAnnotation on a tenant namespace lists, comma-separated,
+	// the annotation keys Ingresses in it may carry (an entry ending in "/" is a
+	// prefix): the platform's list.
+	AllowedIngressAnnotationsAnnotation = "silo.dev/allowed-ingress-annotations"
+	// IngressClassAnnotation on a tenant namespace is the Tenant's
+	// app.ingress.className: the only IngressClass Ingresses in the namespace may use.
+	IngressClassAnnotation = "silo.dev/ingress-class"
+	// DeletionProtectionAnnotation on a tenant namespace is "true" while the Tenant
+	// has deletionProtection: only the operator may delete the namespace then.
+	DeletionProtectionAnnotation = "silo.dev/deletion-protection"
+	// RoleBindingServiceAccountNamespacesAnnotation on a tenant namespace lists,
+	// comma-separated, the other namespaces whose ServiceAccounts the owners'
+	// RoleBindings may name (the operator's --rolebinding-serviceaccount-namespaces).
+	// Absent, owners may bind ServiceAccounts of their own namespace only.
+	RoleBindingServiceAccountNamespacesAnnotation = "silo.dev/rolebinding-serviceaccount-namespaces"
 )

@@ -19,6 +19,7 @@ import (
 // +kubebuilder:printcolumn:name="Components",type=string,JSONPath=`.status.componentsReady`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Region",type=string,JSONPath=`.spec.placement.region`,priority=1
+// +kubebuilder:printcolumn:name="Class",type=string,JSONPath=`.spec.class`,priority=1
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 40",message="metadata.name must be at most 40 characters: the tenant namespace is tenant-<name> and its objects derive their names from it"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS label: lower-case letters, digits and '-', starting and ending with a letter or digit"
 type Tenant struct {
@@ -29,6 +30,7 @@ type Tenant struct {
 
 	// spec is what the platform team asks for.
 	// +required
+	// +kubebuilder:validation:XValidation:rule="has(self.class) || (has(self.app) && has(self.app.image))",message="app.image is required unless the Tenant names a class that provides it (spec.class)"
 	Spec TenantSpec `json:"spec"`
 
 	// status is what the operator observed.
@@ -39,7 +41,8 @@ type Tenant struct {
 // TenantSpec describes one customer's environment.
 //
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.placement) || !has(oldSelf.placement.region) || (has(self.placement) && has(self.placement.region) && self.placement.region == oldSelf.placement.region)",message="placement.region is immutable once set: data residency cannot move; create a new Tenant in the other region and migrate the data"
-// +kubebuilder:validation:XValidation:rule="!has(self.workers) || has(self.workers.command) || has(self.workers.image)",message="workers needs a command (or its own image): with neither it would run a second copy of the app server"
+// +kubebuilder:validation:XValidation:rule="!has(self.placement) || !has(self.placement.region) || (has(oldSelf.placement) && has(oldSelf.placement.region)) || (!has(oldSelf.storage) && (!has(oldSelf.queue) || has(oldSelf.queue.external)) && (!has(oldSelf.database) || has(oldSelf.database.external)))",message="placement.region cannot be added to a Tenant that already has volumes (storage, a managed queue or a managed database): a volume's storage class is fixed when it is created, so its data cannot follow the region; create a new Tenant in the region and migrate the data, or add the region before the volumes"
+// +kubebuilder:validation:XValidation:rule="has(self.class) || !has(self.workers) || has(self.workers.command) || has(self.workers.image)",message="workers needs a command (or its own image): with neither it would run a second copy of the app server"
 type TenantSpec struct {
 	// displayName is a human-readable name for the customer, free text.
 	// +optional
@@ -54,9 +57,25 @@ type TenantSpec struct {
 	// +kubebuilder:validation:MaxItems=32
 	Owners []Owner `json:"owners,omitempty"`
 
-	// app is the customer-facing app servers, load-balanced behind a Service.
-	// +required
-	App AppSpec `json:"app"`
+	// class names the TenantClass whose template gives this Tenant's defaults: the
+	// effective spec is the class's template with this spec's own fields on top
+	// (objects merge field by field, a list replaces the class's list whole). Changing
+	// or removing it is a normal update.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Class string `json:"class,omitempty"`
+
+	// classUpdatePolicy says whether the Tenant follows its class's new revisions
+	// (Automatic, the default) or stays on the revision it runs (Manual) until set back
+	// to Automatic.
+	// +optional
+	ClassUpdatePolicy ClassUpdatePolicy `json:"classUpdatePolicy,omitempty"`
+
+	// app is the customer-facing app servers, load-balanced behind a Service. Required
+	// (with its image) unless the Tenant's class provides it.
+	// +optional
+	App AppSpec `json:"app,omitempty,omitzero"`
 
 	// workers are optional background workers, running the app image by default with
 	// their own command.
@@ -112,7 +131,6 @@ type TenantSpec struct {
 	// isolation sets how strongly the tenant is fenced off: Pod Security level,
 	// dedicated nodes, sandboxed runtime, image registries.
 	// +optional
-	// +kubebuilder:default={}
 	Isolation IsolationSpec `json:"isolation,omitempty,omitzero"`
 
 	// network sets what traffic the tenant may send and receive beyond its namespace.
@@ -128,10 +146,9 @@ type TenantSpec struct {
 	Suspend bool `json:"suspend,omitempty"`
 
 	// deletionPolicy says what happens to the namespace when the Tenant is deleted.
-	// Retain (the default) keeps its volumes and credentials for a Tenant of the same
+	// Retain (when unset) keeps its volumes and credentials for a Tenant of the same
 	// name to adopt; Delete removes the namespace and everything in it.
 	// +optional
-	// +kubebuilder:default=Retain
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 
 	// deletionProtection, when true, makes the API server refuse to delete the Tenant.
@@ -139,6 +156,18 @@ type TenantSpec struct {
 	// +optional
 	DeletionProtection bool `json:"deletionProtection,omitempty"`
 }
+
+// ClassUpdatePolicy says whether a Tenant follows its class's new revisions.
+// +kubebuilder:validation:Enum=Automatic;Manual
+type ClassUpdatePolicy string
+
+const (
+	// ClassUpdateAutomatic moves the Tenant to each new revision of its class, in the
+	// class's rollout (the default).
+	ClassUpdateAutomatic ClassUpdatePolicy = "Automatic"
+	// ClassUpdateManual keeps the Tenant on the revision it runs.
+	ClassUpdateManual ClassUpdatePolicy = "Manual"
+)
 
 // OwnerKind is the kind of an RBAC subject.
 // +kubebuilder:validation:Enum=User;Group;ServiceAccount
@@ -175,11 +204,12 @@ type Owner struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.livenessProbe) || !has(self.livenessProbe.successThreshold) || self.livenessProbe.successThreshold == 1",message="livenessProbe.successThreshold must be 1: Kubernetes allows no other value for liveness probes"
 // +kubebuilder:validation:XValidation:rule="!has(self.startupProbe) || !has(self.startupProbe.successThreshold) || self.startupProbe.successThreshold == 1",message="startupProbe.successThreshold must be 1: Kubernetes allows no other value for startup probes"
 type AppSpec struct {
-	// image is the app's container image, with a tag or digest.
-	// +required
+	// image is the app's container image, with a tag or digest. Required unless the
+	// Tenant's class provides it.
+	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=512
-	Image string `json:"image"`
+	Image string `json:"image,omitempty"`
 
 	// replicas is the number of app servers (default 1). Not allowed with autoscaling.
 	// +optional
@@ -235,6 +265,29 @@ type AppSpec struct {
 	// requires it (a replica waits rather than crowd a zone). Unset: no spread.
 	// +optional
 	SpreadAcrossZones ZoneSpread `json:"spreadAcrossZones,omitempty"`
+	// migration, when set, runs a command as a Job with the new image (and the
+	// Tenant's connection settings) before the app and the workers move to a new
+	// image; they move only when the Job succeeded.
+	// +optional
+	Migration *MigrationSpec `json:"migration,omitempty"`
+}
+
+// MigrationSpec is a command run before the app moves to a new image, for example a
+// database schema migration.
+type MigrationSpec struct {
+	// command is the migration's command, for example ["/app", "migrate"]. It must
+	// be safe to run more than once.
+	// +required
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	Command []string `json:"command"`
+	// timeoutSeconds is how long the migration may run before it counts as failed
+	// (default 600).
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=86400
+	TimeoutSeconds *int32 `json:"timeoutSeconds,omitempty"`
 }
 
 // AutoscalingSpec configures the app's HorizontalPodAutoscaler.
@@ -372,6 +425,7 @@ type CacheSpec struct {
 // DatabaseSpec is a managed PostgreSQL server or an external database.
 // +kubebuilder:validation:XValidation:rule="!has(self.external) || (!has(self.storage) && !has(self.version) && !has(self.resources))",message="database.external cannot be combined with storage, version or resources: those configure the managed database"
 // +kubebuilder:validation:XValidation:rule="has(self.external) || has(oldSelf.external) || (has(self.storage) == has(oldSelf.storage) && (!has(self.storage) || quantity(string(self.storage)).compareTo(quantity(string(oldSelf.storage))) == 0))",message="database.storage cannot change once the database exists: its volume is created from a fixed template; resize the claim data-database-0 instead"
+// +kubebuilder:validation:XValidation:rule="!has(self.version) || !has(oldSelf.version) || (has(self.allowMajorVersionUpgrade) && self.allowMajorVersionUpgrade) || self.version.find('^[0-9]+') == oldSelf.version.find('^[0-9]+')",message="database.version cannot move to another PostgreSQL major version: the new server cannot read the old data directory without pg_upgrade (or a dump and restore). Upgrade the data first, then set database.allowMajorVersionUpgrade: true together with the new version"
 type DatabaseSpec struct {
 	// storage is the size of the database volume (default 10Gi). It cannot change
 	// once the database exists.
@@ -389,12 +443,19 @@ type DatabaseSpec struct {
 	// external uses a database the platform runs instead of a managed one.
 	// +optional
 	External *ExternalService `json:"external,omitempty"`
+	// allowMajorVersionUpgrade lets version move to another PostgreSQL major version,
+	// once the data has been upgraded outside Silo (pg_upgrade, or a dump and
+	// restore). Without it such a change is refused.
+	// +optional
+	AllowMajorVersionUpgrade bool `json:"allowMajorVersionUpgrade,omitempty"`
 }
 
 // StorageSpec is the tenant's file storage volume.
 // +kubebuilder:validation:XValidation:rule="(has(self.accessMode) ? self.accessMode : 'ReadWriteMany') == (has(oldSelf.accessMode) ? oldSelf.accessMode : 'ReadWriteMany')",message="storage.accessMode cannot change once the volume exists: a claim's access modes are fixed; create a new Tenant, or remove storage (the claim is kept) and copy the data"
+// +kubebuilder:validation:XValidation:rule="quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0",messageExpression="'storage.size cannot shrink from ' + string(oldSelf.size) + ' to ' + string(self.size) + ': a volume can grow but never shrink; set it to ' + string(oldSelf.size) + ' or more'"
 type StorageSpec struct {
-	// size is the size of the volume mounted at /data.
+	// size is the size of the volume mounted at /data. It can grow (when the
+	// StorageClass allows volume expansion) but never shrink.
 	// +required
 	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="storage.size must be a positive quantity such as \"20Gi\""
 	Size resource.Quantity `json:"size"`
@@ -452,6 +513,17 @@ type QuotaSpec struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=1000
 	PersistentVolumeClaims *int32 `json:"persistentVolumeClaims,omitempty"`
+	// extended grants extended resources such as GPUs, by resource name (for example
+	// nvidia.com/gpu: "2"): the sum of what the tenant's pods request. The extended
+	// resources the platform names (operator configuration) are capped at 0 for
+	// every Tenant that does not grant them here. A Tenant granted a resource may
+	// also tolerate the node taint of the same name (GPU nodes are usually tainted so).
+	// +optional
+	// +kubebuilder:validation:MaxProperties=8
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 317 && k.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$'))",message="quota.extended keys must be extended resource names of the form <domain>/<name>, for example nvidia.com/gpu"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !(k.split('/')[0] == 'kubernetes.io' || k.split('/')[0].endsWith('.kubernetes.io')))",message="quota.extended keys must not be in the kubernetes.io domain: those are Kubernetes' own resources (cpu, memory, ...), capped by the other quota fields"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, string(self[k]).matches('^[0-9]+$'))",message="quota.extended values must be whole numbers of 0 or more, such as \"2\": extended resources are counted in units"
+	Extended map[string]resource.Quantity `json:"extended,omitempty"`
 }
 
 // PodSecurityLevel is a Pod Security Standard level.
@@ -467,10 +539,9 @@ const (
 
 // IsolationSpec sets how strongly the tenant is fenced off.
 type IsolationSpec struct {
-	// podSecurity is the Pod Security Standard enforced in the namespace (default
-	// restricted).
+	// podSecurity is the Pod Security Standard enforced in the namespace (restricted
+	// when unset).
 	// +optional
-	// +kubebuilder:default=restricted
 	PodSecurity PodSecurityLevel `json:"podSecurity,omitempty"`
 	// nodePool, when set, runs every pod on dedicated nodes labelled
 	// silo.dev/node-pool=<nodePool> (and tolerates their taint of the same key).
@@ -497,9 +568,10 @@ type IsolationSpec struct {
 // NetworkSpec sets what traffic the tenant may send beyond its namespace.
 type NetworkSpec struct {
 	// allowInternetEgress lets pods reach addresses outside the cluster (default false:
-	// only the namespace itself and cluster DNS).
+	// only the namespace itself and cluster DNS). A Tenant may set it to false to
+	// override a class that sets it to true.
 	// +optional
-	AllowInternetEgress bool `json:"allowInternetEgress,omitempty"`
+	AllowInternetEgress *bool `json:"allowInternetEgress,omitempty"`
 	// egress allows the tenant's pods to reach these address ranges (private ones
 	// included, unlike allowInternetEgress) on these ports: a managed database on a
 	// private address, say. The cluster's own networks (operator setting
@@ -513,7 +585,9 @@ type NetworkSpec struct {
 // PlacementSpec pins the tenant to a region.
 type PlacementSpec struct {
 	// region pins every pod (node affinity on topology.kubernetes.io/region) and
-	// volume (the region's StorageClass) to this region. Immutable once set.
+	// volume (the region's StorageClass) to this region. Immutable once set, and it can
+	// be added to an existing Tenant only while it has no volumes (storage, managed
+	// queue or database): a volume cannot change its StorageClass.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
@@ -603,6 +677,15 @@ type TenantStatus struct {
 	// usage is what the namespace consumes, from its ResourceQuota status.
 	// +optional
 	Usage corev1.ResourceList `json:"usage,omitempty"`
+	// class is the TenantClass the Tenant runs a revision of.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Class string `json:"class,omitempty"`
+	// classRevision is the revision of its class the Tenant runs (the class's
+	// status.revision when it is up to date).
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	ClassRevision string `json:"classRevision,omitempty"`
 }
 
 // TenantList is a list of Tenants.

@@ -2,6 +2,9 @@
 // (envtest) and puts its provisioning time next to the API server's own ceiling for
 // the same work. `make bench` runs it; see docs/benchmarks.md.
 //
+// `go run ./test/bench rollout` (make bench-rollout) measures a class rollout instead
+// (rollout.go).
+//
 // Settings come from the environment:
 //
 //	BENCH_TENANTS        Tenants to provision (default 50)
@@ -27,7 +30,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap/zapcore"
@@ -38,9 +40,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
@@ -51,6 +51,13 @@ import (
 
 func main() {
 	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
+	if len(os.Args) > 1 && os.Args[1] == "rollout" {
+		if err := runRollout(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	res, err := run(context.Background())
 	if res != nil {
 		fmt.Println(res.table())
@@ -72,31 +79,19 @@ type settings struct {
 	keep                      bool
 }
 
-func envInt(name string, def int) (int, error) {
-	v := os.Getenv(name)
-	if v == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%s=%q: want a non-negative number", name, v)
-	}
-	return n, nil
-}
-
 func loadSettings() (settings, error) {
 	s := settings{operatorArgs: strings.Fields(os.Getenv("BENCH_OPERATOR_ARGS")), keep: os.Getenv("BENCH_KEEP") == "1"}
 	var err error
-	if s.tenants, err = envInt("BENCH_TENANTS", 50); err != nil {
+	if s.tenants, err = testenv.EnvInt("BENCH_TENANTS", 50); err != nil {
 		return s, err
 	}
 	if s.tenants < 1 {
 		return s, fmt.Errorf("BENCH_TENANTS must be at least 1")
 	}
-	if s.unrelated, err = envInt("BENCH_UNRELATED", 10000); err != nil {
+	if s.unrelated, err = testenv.EnvInt("BENCH_UNRELATED", 10000); err != nil {
 		return s, err
 	}
-	if s.drift, err = envInt("BENCH_DRIFT", 100); err != nil {
+	if s.drift, err = testenv.EnvInt("BENCH_DRIFT", 100); err != nil {
 		return s, err
 	}
 	s.drift = min(s.drift, s.tenants)
@@ -136,81 +131,18 @@ func benchSpec(name string) *silov1.Tenant {
 	}
 }
 
-func names(prefix string, from, n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("%s-%05d", prefix, from+i)
-	}
-	return out
-}
+// Users whose requests the API server's audit log records: the operator and the
+// ceiling client. The harness's own requests (creating Tenants, watching them) run as
+// the envtest admin and are not counted.
+const (
+	operatorUser = "silo-operator"
+	ceilingUser  = "silo-ceiling"
+)
 
-// parallel runs f on every item with workers goroutines and returns the first error.
-func parallel[T any](items []T, workers int, f func(T) error) error {
-	work := make(chan T)
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	for range max(workers, 1) {
-		wg.Go(func() {
-			for it := range work {
-				if err := f(it); err != nil {
-					once.Do(func() { first = err })
-				}
-			}
-		})
-	}
-	for _, it := range items {
-		work <- it
-	}
-	close(work)
-	wg.Wait()
-	return first
-}
-
-// plane is a running control plane with an audited operator user.
-type plane struct {
-	env    *testenv.Env
-	admin  client.Client
-	audit  *auditLog
-	dir    string
-	adminC *rest.Config
-}
-
-func startPlane(dir string) (*plane, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	flags, audit, err := auditFlags(dir)
-	if err != nil {
-		return nil, err
-	}
-	var opts []testenv.Option
-	for k, v := range flags {
-		opts = append(opts, testenv.WithAPIServerFlag(k, v))
-	}
-	env, err := testenv.Start(opts...)
-	if err != nil {
-		return nil, err
-	}
-	cfg := rest.CopyConfig(env.Config)
-	cfg.QPS, cfg.Burst = -1, 0
-	admin, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
-	if err != nil {
-		_ = env.Stop()
-		return nil, err
-	}
-	return &plane{env: env, admin: admin, audit: audit, dir: dir, adminC: cfg}, nil
-}
-
-// user returns the rest config of an audited user with cluster-admin rights.
-func (p *plane) user(name string) (*rest.Config, error) {
-	u, err := p.env.Environment.AddUser(envtest.User{Name: name, Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		return nil, err
-	}
-	return rest.CopyConfig(u.Config()), nil
+// startPlane starts a control plane in dir that audits the operator and the ceiling
+// client.
+func startPlane(dir string) (*testenv.Audited, error) {
+	return testenv.StartAudited(dir, []string{operatorUser, ceilingUser})
 }
 
 func run(ctx context.Context) (*results, error) {
@@ -218,7 +150,7 @@ func run(ctx context.Context) (*results, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &results{settings: s, machine: readMachine(), startedAt: time.Now()}
+	res := &results{settings: s, machine: testenv.ReadMachine(), startedAt: time.Now()}
 	root := testenv.RepoRoot()
 	work, err := os.MkdirTemp("", "silo-bench-")
 	if err != nil {
@@ -234,11 +166,11 @@ func run(ctx context.Context) (*results, error) {
 	}
 
 	step("building the operator")
-	bin, err := buildOperator(root, work)
+	bin, err := testenv.BuildOperator(root, work)
 	if err != nil {
 		return nil, err
 	}
-	flags, err := operatorDefaults(bin)
+	flags, err := testenv.OperatorDefaults(bin)
 	if err != nil {
 		return nil, err
 	}
@@ -252,33 +184,33 @@ func run(ctx context.Context) (*results, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--concurrency=%q: %w", res.concurrency, err)
 	}
-	res.versions = readVersions(root)
+	res.versions = testenv.ReadVersions(root)
 
 	step("starting the control plane")
 	p, err := startPlane(work + "/plane-operator")
 	if err != nil {
 		return nil, err
 	}
-	defer func() { _ = p.env.Stop() }()
-	opCfg, err := p.user(operatorUser)
+	defer func() { _ = p.Stop() }()
+	opCfg, err := p.AdminUser(operatorUser)
 	if err != nil {
 		return nil, err
 	}
 	kubeconfig := work + "/operator.kubeconfig"
-	if err := writeKubeconfig(opCfg, kubeconfig); err != nil {
+	if err := testenv.WriteKubeconfig(opCfg, kubeconfig); err != nil {
 		return nil, err
 	}
-	tr, err := startTracker(ctx, p.adminC)
+	tr, err := testenv.StartTracker(ctx, p.AdminConfig, testenv.Provisioned)
 	if err != nil {
 		return nil, err
 	}
-	op := &operator{bin: bin, kubeconfig: kubeconfig, logPath: work + "/operator.log", args: s.operatorArgs}
+	op := &testenv.OperatorProcess{Bin: bin, Kubeconfig: kubeconfig, LogPath: work + "/operator.log", Args: s.operatorArgs}
 	step("starting the operator %v", s.operatorArgs)
-	if err := op.start(); err != nil {
+	if err := op.Start(); err != nil {
 		return nil, err
 	}
-	defer func() { _ = op.stop() }()
-	if res.memEmpty, err = op.memory(); err != nil {
+	defer func() { _ = op.Stop() }()
+	if res.memEmpty, err = op.Memory(); err != nil {
 		return nil, err
 	}
 
@@ -286,10 +218,10 @@ func run(ctx context.Context) (*results, error) {
 	// the last.
 	create := func(list []string, timeout time.Duration) (time.Duration, error) {
 		start := time.Now()
-		if err := parallel(list, workers, func(n string) error { return p.admin.Create(ctx, benchSpec(n)) }); err != nil {
+		if err := testenv.Parallel(list, workers, func(n string) error { return p.Admin.Create(ctx, benchSpec(n)) }); err != nil {
 			return 0, fmt.Errorf("creating Tenants: %w", err)
 		}
-		last, err := tr.wait(list, timeout)
+		last, err := tr.Wait(list, timeout)
 		return last.Sub(start), err
 	}
 	total := 0 // Tenants in the cluster
@@ -300,89 +232,89 @@ func run(ctx context.Context) (*results, error) {
 		return res, err
 	}
 	total++
-	if _, err := op.waitIdle(0, time.Minute); err != nil {
+	if _, err := op.WaitIdle(0, time.Minute); err != nil {
 		return res, err
 	}
-	tpl, err := captureTemplates(ctx, p.admin, sample)
+	tpl, err := captureTemplates(ctx, p.Admin, sample)
 	if err != nil {
 		return res, err
 	}
 	res.children, res.childKinds = len(tpl.objects), tpl.kindCounts()
 
 	step("one new Tenant on an empty cluster, three times")
-	if res.newEmpty, err = oneByOne(create, names("solo", 1, 3)); err != nil {
+	if res.newEmpty, err = oneByOne(create, testenv.Names("solo", 1, 3)); err != nil {
 		return res, err
 	}
 	total += 3
 
 	step("provisioning %d Tenants", s.tenants)
-	bench := names("bench", 1, s.tenants)
-	if _, err := op.waitIdle(0, time.Minute); err != nil {
+	bench := testenv.Names("bench", 1, s.tenants)
+	if _, err := op.WaitIdle(0, time.Minute); err != nil {
 		return res, err
 	}
-	q0, err := op.queue()
+	q0, err := op.Queue()
 	if err != nil {
 		return res, err
 	}
-	m := p.audit.mark()
+	m := p.Audit.Mark()
 	if res.provision, err = create(bench, 2*time.Minute+time.Duration(s.tenants)*time.Second); err != nil {
 		return res, err
 	}
 	total += s.tenants
-	idle, err := op.waitIdle(0, 5*time.Minute)
+	idle, err := op.WaitIdle(0, 5*time.Minute)
 	if err != nil {
 		return res, err
 	}
-	res.settle = idle.Sub(m.at)
-	q1, err := op.queue()
+	res.settle = idle.Sub(m.At)
+	q1, err := op.Queue()
 	if err != nil {
 		return res, err
 	}
-	res.provReconciles, res.provCPU = q1.reconciles-q0.reconciles, q1.cpuSeconds-q0.cpuSeconds
-	if res.provReq, err = p.audit.since(m, operatorUser); err != nil {
+	res.provReconciles, res.provCPU = q1.Reconciles-q0.Reconciles, q1.CPUSeconds-q0.CPUSeconds
+	if res.provReq, err = p.Audit.Since(m, operatorUser); err != nil {
 		return res, err
 	}
-	if err := checkChildren(ctx, p.admin, tpl, total); err != nil {
+	if err := checkChildren(ctx, p.Admin, tpl, total); err != nil {
 		return res, err
 	}
 
 	step("steady state: touching every Tenant")
-	before, err := op.queue()
+	before, err := op.Queue()
 	if err != nil {
 		return res, err
 	}
 	all := &silov1.TenantList{}
-	if err := p.admin.List(ctx, all); err != nil {
+	if err := p.Admin.List(ctx, all); err != nil {
 		return res, err
 	}
 	profiled := make(chan error, 1)
 	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
 		// The operator's CPU profile of the steady-state phase, for `go tool pprof`.
-		go func() { profiled <- op.cpuProfile(path, 10*time.Second) }()
+		go func() { profiled <- op.CPUProfile(path, 10*time.Second) }()
 	} else {
 		profiled <- nil
 	}
-	m = p.audit.mark()
-	err = parallel(all.Items, workers, func(t silov1.Tenant) error {
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{"bench.silo.dev/touched":%q}}}`, m.at.Format(time.RFC3339Nano))
-		return p.admin.Patch(ctx, &t, client.RawPatch(types.MergePatchType, []byte(patch)))
+	m = p.Audit.Mark()
+	err = testenv.Parallel(all.Items, workers, func(t silov1.Tenant) error {
+		patch := fmt.Sprintf(`{"metadata":{"annotations":{"bench.silo.dev/touched":%q}}}`, m.At.Format(time.RFC3339Nano))
+		return p.Admin.Patch(ctx, &t, client.RawPatch(types.MergePatchType, []byte(patch)))
 	})
 	if err != nil {
 		return res, err
 	}
-	if idle, err = op.waitIdle(before.reconciles+float64(len(all.Items)), 5*time.Minute); err != nil {
+	if idle, err = op.WaitIdle(before.Reconciles+float64(len(all.Items)), 5*time.Minute); err != nil {
 		return res, err
 	}
-	res.steady = idle.Sub(m.at)
+	res.steady = idle.Sub(m.At)
 	if err := <-profiled; err != nil {
 		return res, err
 	}
-	if res.steadyReq, err = p.audit.since(m, operatorUser); err != nil {
+	if res.steadyReq, err = p.Audit.Since(m, operatorUser); err != nil {
 		return res, err
 	}
 
 	step("one new Tenant among %d, three times", total)
-	if res.newAmong, err = oneByOne(create, names("late", 1, 3)); err != nil {
+	if res.newAmong, err = oneByOne(create, testenv.Names("late", 1, 3)); err != nil {
 		return res, err
 	}
 	total += 3
@@ -391,52 +323,52 @@ func run(ctx context.Context) (*results, error) {
 	if res.drift, res.driftKind, err = driftRepair(ctx, p, tpl, bench, s.drift); err != nil {
 		return res, err
 	}
-	if _, err := op.waitIdle(0, time.Minute); err != nil {
+	if _, err := op.WaitIdle(0, time.Minute); err != nil {
 		return res, err
 	}
 
 	step("memory at %d Tenants", total)
-	if res.memN, err = op.memory(); err != nil {
+	if res.memN, err = op.Memory(); err != nil {
 		return res, err
 	}
 	step("creating %d unrelated ConfigMaps and Secrets", s.unrelated)
-	if err := createUnrelated(ctx, p.admin, s.unrelated); err != nil {
+	if err := createUnrelated(ctx, p.Admin, s.unrelated); err != nil {
 		return res, err
 	}
 	time.Sleep(2 * time.Second)
-	if res.memUnrelated, err = op.memory(); err != nil {
+	if res.memUnrelated, err = op.Memory(); err != nil {
 		return res, err
 	}
 
 	step("restarting the operator")
-	if err := op.stop(); err != nil {
+	if err := op.Stop(); err != nil {
 		return res, err
 	}
-	m = p.audit.mark()
-	if err := op.start(); err != nil {
+	m = p.Audit.Mark()
+	if err := op.Start(); err != nil {
 		return res, err
 	}
-	if idle, err = op.waitIdle(float64(total), 5*time.Minute); err != nil {
+	if idle, err = op.WaitIdle(float64(total), 5*time.Minute); err != nil {
 		return res, err
 	}
-	res.restart = idle.Sub(op.started)
-	if res.restartReq, err = p.audit.since(m, operatorUser); err != nil {
+	res.restart = idle.Sub(op.Started)
+	if res.restartReq, err = p.Audit.Since(m, operatorUser); err != nil {
 		return res, err
 	}
 
 	step("restarting the operator with a new Tenant arriving during the resync")
-	if err := op.stop(); err != nil {
+	if err := op.Stop(); err != nil {
 		return res, err
 	}
-	if err := op.start(); err != nil {
+	if err := op.Start(); err != nil {
 		return res, err
 	}
 	for {
-		q, err := op.queue()
+		q, err := op.Queue()
 		if err != nil {
 			return res, err
 		}
-		if q.reconciles > 0 {
+		if q.Reconciles > 0 {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -445,12 +377,12 @@ func run(ctx context.Context) (*results, error) {
 		return res, err
 	}
 	total++
-	if idle, err = op.waitIdle(float64(total), 5*time.Minute); err != nil {
+	if idle, err = op.WaitIdle(float64(total), 5*time.Minute); err != nil {
 		return res, err
 	}
-	res.prioResync = idle.Sub(op.started)
-	_ = op.stop()
-	_ = p.env.Stop()
+	res.prioResync = idle.Sub(op.Started)
+	_ = op.Stop()
+	_ = p.Stop()
 
 	for _, apply := range []bool{false, true} {
 		how := "create"
@@ -484,13 +416,13 @@ func run(ctx context.Context) (*results, error) {
 }
 
 // ceiling measures the API server's ceiling on a control plane of its own.
-func ceiling(ctx context.Context, dir string, tpl *templates, bench []string, workers int, apply bool) (time.Duration, requests, error) {
+func ceiling(ctx context.Context, dir string, tpl *templates, bench []string, workers int, apply bool) (time.Duration, testenv.Requests, error) {
 	c, err := startPlane(dir)
 	if err != nil {
 		return 0, nil, err
 	}
-	defer func() { _ = c.env.Stop() }()
-	cfg, err := c.user(ceilingUser)
+	defer func() { _ = c.Stop() }()
+	cfg, err := c.AdminUser(ceilingUser)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -500,15 +432,15 @@ func ceiling(ctx context.Context, dir string, tpl *templates, bench []string, wo
 		return 0, nil, err
 	}
 	// The same warm-up the operator's control plane had (the sample and three more).
-	if _, err := runCeiling(ctx, cl, tpl, names("warm", 0, 4), benchSpec, workers, apply); err != nil {
+	if _, err := runCeiling(ctx, cl, tpl, testenv.Names("warm", 0, 4), benchSpec, workers, apply); err != nil {
 		return 0, nil, err
 	}
-	m := c.audit.mark()
+	m := c.Audit.Mark()
 	d, err := runCeiling(ctx, cl, tpl, bench, benchSpec, workers, apply)
 	if err != nil {
 		return 0, nil, err
 	}
-	reqs, err := c.audit.since(m, ceilingUser)
+	reqs, err := c.Audit.Since(m, ceilingUser)
 	return d, reqs, err
 }
 
@@ -566,7 +498,7 @@ func checkChildren(ctx context.Context, c client.Client, tpl *templates, tenants
 // driftRepair deletes one child (a NetworkPolicy when Silo makes any) of n random
 // Tenants, one after the other, and measures how long each takes to come back, seen
 // through a watch.
-func driftRepair(ctx context.Context, p *plane, tpl *templates, tenants []string, n int) ([]time.Duration, string, error) {
+func driftRepair(ctx context.Context, p *testenv.Audited, tpl *templates, tenants []string, n int) ([]time.Duration, string, error) {
 	idx := -1
 	for i, k := range tpl.kinds {
 		if k == "NetworkPolicy" || (idx < 0 && k != "Namespace") {
@@ -584,11 +516,11 @@ func driftRepair(ctx context.Context, p *plane, tpl *templates, tenants []string
 		return nil, "", err
 	}
 	gvk := u.GroupVersionKind()
-	mapping, err := p.admin.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+	mapping, err := p.Admin.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
 	if err != nil {
 		return nil, "", err
 	}
-	dyn, err := dynamic.NewForConfig(p.adminC)
+	dyn, err := dynamic.NewForConfig(p.AdminConfig)
 	if err != nil {
 		return nil, "", err
 	}
@@ -655,7 +587,7 @@ func createUnrelated(ctx context.Context, c client.Client, n int) error {
 	for i := range items {
 		items[i] = i
 	}
-	return parallel(items, 16, func(i int) error {
+	return testenv.Parallel(items, 16, func(i int) error {
 		meta := metav1.ObjectMeta{Name: fmt.Sprintf("unrelated-%05d", i), Namespace: fmt.Sprintf("unrelated-%d", i%spaces),
 			Labels: map[string]string{"app.kubernetes.io/name": "other"}}
 		var obj client.Object = &corev1.ConfigMap{ObjectMeta: meta, Data: map[string]string{"data": data}}

@@ -3,22 +3,16 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
-	"runtime"
-	"runtime/debug"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/silo-dev/silo/test/testenv"
 )
 
 // results are everything one run measured.
 type results struct {
 	settings
-	machine               machine
+	machine               testenv.Machine
 	versions              []string
 	startedAt, finishedAt time.Time
 
@@ -28,103 +22,25 @@ type results struct {
 
 	provision, settle, ceiling time.Duration
 	ceilingApply               time.Duration
-	provReq, ceilReq           requests
+	provReq, ceilReq           testenv.Requests
 	provReconciles, provCPU    float64
 
 	steady    time.Duration
-	steadyReq requests
+	steadyReq testenv.Requests
 
 	newEmpty, newAmong time.Duration
 
 	drift     []time.Duration
 	driftKind string
 
-	memEmpty, memN, memUnrelated memory
+	memEmpty, memN, memUnrelated testenv.Memory
 
 	restart    time.Duration
-	restartReq requests
+	restartReq testenv.Requests
 	prioNew    time.Duration
 	prioResync time.Duration
 
 	kwok string
-}
-
-type machine struct {
-	cpu        string
-	cores      int
-	memTotal   string
-	loadBefore string
-	loadAfter  string
-	kernel     string
-	// busyBefore is the machine's busy CPU time (all processes) when the run began.
-	busyBefore time.Duration
-}
-
-func readMachine() machine {
-	m := machine{cores: runtime.NumCPU()}
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		if v := regexp.MustCompile(`(?m)^model name\s*:\s*(.+)$`).FindSubmatch(b); v != nil {
-			m.cpu = strings.TrimSpace(string(v[1]))
-		}
-	}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		if v := regexp.MustCompile(`MemTotal:\s+(\d+) kB`).FindSubmatch(b); v != nil {
-			var kb float64
-			fmt.Sscan(string(v[1]), &kb)
-			m.memTotal = fmt.Sprintf("%.1f GiB", kb/1024/1024)
-		}
-	}
-	m.loadBefore = loadavg()
-	m.busyBefore = machineBusy()
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.kernel = strings.TrimSpace(string(b))
-	}
-	return m
-}
-
-// clockTicks is USER_HZ, the unit of /proc/stat: 100 on every Linux architecture Go
-// supports.
-const clockTicks = 100
-
-// machineBusy returns the CPU time every process on the machine has used since boot
-// (the busy columns of /proc/stat's cpu line), or 0 when it cannot be read.
-func machineBusy() time.Duration {
-	b, err := os.ReadFile("/proc/stat")
-	if err != nil {
-		return 0
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	f := strings.Fields(line)
-	if len(f) < 9 || f[0] != "cpu" {
-		return 0
-	}
-	var ticks int64
-	// user nice system idle iowait irq softirq steal: idle and iowait are not busy.
-	for i, v := range f[1:9] {
-		if i == 3 || i == 4 {
-			continue
-		}
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return 0
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * time.Second / clockTicks
-}
-
-// ownCPU returns the CPU time of this process and of every child it has waited for
-// (the compiler, kube-apiserver, etcd, the operator): the run's own work.
-func ownCPU() time.Duration {
-	var total time.Duration
-	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
-		var ru syscall.Rusage
-		if err := syscall.Getrusage(who, &ru); err != nil {
-			continue
-		}
-		total += time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())
-	}
-	return total
 }
 
 // maxForeignCores is how much CPU, in cores on average over the run, processes other
@@ -134,16 +50,10 @@ func ownCPU() time.Duration {
 const maxForeignCores = 0.25
 
 // foreignCores returns the CPU other processes used during the run, in cores on
-// average over its wall time, measured as the machine's busy time minus the run's
-// own. Call it after every child process has been stopped and waited for.
+// average over its wall time. Call it after every child process has been stopped and
+// waited for.
 func (r *results) foreignCores() (float64, bool) {
-	busy := machineBusy()
-	wall := r.finishedAt.Sub(r.startedAt)
-	if busy == 0 || r.machine.busyBefore == 0 || wall <= 0 {
-		return 0, false
-	}
-	foreign := busy - r.machine.busyBefore - ownCPU()
-	return max(0, foreign.Seconds()/wall.Seconds()), true
+	return r.machine.ForeignCores(r.finishedAt.Sub(r.startedAt))
 }
 
 // quiet returns an error when other work shared the machine during the run.
@@ -160,46 +70,10 @@ func (r *results) quiet() error {
 	return nil
 }
 
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:3], " ")
-}
-
-func readVersions(root string) []string {
-	out := []string{"Go " + strings.TrimPrefix(runtime.Version(), "go")}
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if b, err := exec.Command(filepath.Join(assets, "kube-apiserver"), "--version").Output(); err == nil {
-		out = append(out, "kube-apiserver "+strings.TrimPrefix(strings.TrimSpace(string(b)), "Kubernetes "))
-	}
-	if b, err := exec.Command(filepath.Join(assets, "etcd"), "--version").Output(); err == nil {
-		if v := regexp.MustCompile(`etcd Version: (\S+)`).FindSubmatch(b); v != nil {
-			out = append(out, "etcd "+string(v[1]))
-		}
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			switch d.Path {
-			case "sigs.k8s.io/controller-runtime", "k8s.io/client-go":
-				out = append(out, d.Path+" "+d.Version)
-			}
-		}
-	}
-	cmd := exec.Command("git", "describe", "--always", "--dirty")
-	cmd.Dir = root
-	if b, err := cmd.Output(); err == nil {
-		out = append(out, "silo "+strings.TrimSpace(string(b)))
-	}
-	return out
-}
-
 // reconcileReads are the GET and LIST requests of resources beyond one LIST per
 // watched kind (the informers' initial sync, when it is not a streaming watch): those
 // a reconcile or a re-list sent.
-func reconcileReads(r requests) int {
+func reconcileReads(r testenv.Requests) int {
 	n := 0
 	for k, v := range r {
 		verb, resource, _ := strings.Cut(k, " ")
@@ -217,7 +91,7 @@ func reconcileReads(r requests) int {
 }
 
 // duplicateWatches are watches beyond one per kind.
-func duplicateWatches(r requests) int {
+func duplicateWatches(r testenv.Requests) int {
 	n := 0
 	for k, v := range r {
 		if strings.HasPrefix(k, "watch ") && v > 1 {
@@ -225,17 +99,6 @@ func duplicateWatches(r requests) int {
 		}
 	}
 	return n
-}
-
-func secs(d time.Duration) string {
-	switch {
-	case d >= 10*time.Second:
-		return fmt.Sprintf("%.1f s", d.Seconds())
-	case d >= time.Second:
-		return fmt.Sprintf("%.2f s", d.Seconds())
-	default:
-		return fmt.Sprintf("%d ms", d.Milliseconds())
-	}
 }
 
 func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
@@ -252,38 +115,39 @@ type row struct{ name, silo, ref, ratio, goal, met string }
 func (r *results) rows() []row {
 	n := r.tenants
 	ratio := r.provision.Seconds() / r.ceiling.Seconds()
-	writesPer := float64(r.provReq.writes()) / float64(n)
-	heapGrowth := (float64(r.memUnrelated.heapInuse)/float64(r.memN.heapInuse) - 1) * 100
+	writesPer := float64(r.provReq.Writes()) / float64(n)
+	heapGrowth := (float64(r.memUnrelated.HeapInuse)/float64(r.memN.HeapInuse) - 1) * 100
 	p50, p99 := percentile(r.drift, 50), percentile(r.drift, 99)
 	newRatio := r.newAmong.Seconds() / r.newEmpty.Seconds()
-	ceilPer := float64(r.ceilReq.writes()) / float64(n)
+	ceilPer := float64(r.ceilReq.Writes()) / float64(n)
 	return []row{
-		{fmt.Sprintf("1. provision %d Tenants (wall)", n), secs(r.provision), "ceiling " + secs(r.ceiling),
+		{fmt.Sprintf("1. provision %d Tenants (wall)", n), testenv.Secs(r.provision), "ceiling " + testenv.Secs(r.ceiling),
 			fmt.Sprintf("%.2fx", ratio), "<= 1.3x", yes(ratio <= 1.3)},
-		{"1. ceiling with server-side apply", "", "ceiling " + secs(r.ceilingApply), fmt.Sprintf("%.2fx", r.provision.Seconds()/r.ceilingApply.Seconds()), "", ""},
+		{"1. ceiling with server-side apply", "", "ceiling " + testenv.Secs(r.ceilingApply), fmt.Sprintf("%.2fx", r.provision.Seconds()/r.ceilingApply.Seconds()), "", ""},
 		{"1. throughput", fmt.Sprintf("%.1f Tenants/s", float64(n)/r.provision.Seconds()),
 			fmt.Sprintf("ceiling %.1f Tenants/s", float64(n)/r.ceiling.Seconds()), "", "", ""},
-		{"1. until the operator is idle", secs(r.settle), "", "", "", ""},
+		{"1. until the operator is idle", testenv.Secs(r.settle), "", "", "", ""},
 		{"1. operator work per Tenant", fmt.Sprintf("%.1f reconciles, %.1f ms CPU", r.provReconciles/float64(n), r.provCPU*1000/float64(n)), "", "", "", ""},
 		{"2. writes per Tenant", fmt.Sprintf("%.2f", writesPer), fmt.Sprintf("ceiling %.2f; children %d", ceilPer, r.children),
 			"", fmt.Sprintf("<= children + 3 = %d", r.children+3), yes(writesPer <= float64(r.children+3))},
-		{"2. GET/LIST from reconciles", fmt.Sprint(r.provReq.reads()), "", "", "0", yes(r.provReq.reads() == 0)},
-		{"3. steady state: writes", fmt.Sprint(r.steadyReq.writes()), "", "", "0", yes(r.steadyReq.writes() == 0)},
-		{"3. steady state: every Tenant reconciled", secs(r.steady), "", "", "", ""},
-		{"3. steady state: GET/LIST", fmt.Sprint(r.steadyReq.reads()), "", "", "0", yes(r.steadyReq.reads() == 0)},
-		{fmt.Sprintf("4. heap in use at %d Tenants", n), mib(r.memN.heapInuse), "empty " + mib(r.memEmpty.heapInuse), "", "< 150 MiB", yes(r.memN.heapInuse < 150<<20)},
-		{"4. RSS", mib(r.memN.rss), "empty " + mib(r.memEmpty.rss), "", "", ""},
-		{fmt.Sprintf("4. heap with %d unrelated objects", r.unrelated), mib(r.memUnrelated.heapInuse), fmt.Sprintf("RSS %s", mib(r.memUnrelated.rss)),
+		{"2. events per Tenant (counted in the writes)", fmt.Sprintf("%.2f", float64(r.provReq.Events())/float64(n)), "", "", "", ""},
+		{"2. GET/LIST from reconciles", fmt.Sprint(r.provReq.Reads()), "", "", "0", yes(r.provReq.Reads() == 0)},
+		{"3. steady state: writes", fmt.Sprint(r.steadyReq.Writes()), "", "", "0", yes(r.steadyReq.Writes() == 0)},
+		{"3. steady state: every Tenant reconciled", testenv.Secs(r.steady), "", "", "", ""},
+		{"3. steady state: GET/LIST", fmt.Sprint(r.steadyReq.Reads()), "", "", "0", yes(r.steadyReq.Reads() == 0)},
+		{fmt.Sprintf("4. heap in use at %d Tenants", n), mib(r.memN.HeapInuse), "empty " + mib(r.memEmpty.HeapInuse), "", "< 150 MiB", yes(r.memN.HeapInuse < 150<<20)},
+		{"4. RSS", mib(r.memN.RSS), "empty " + mib(r.memEmpty.RSS), "", "", ""},
+		{fmt.Sprintf("4. heap with %d unrelated objects", r.unrelated), mib(r.memUnrelated.HeapInuse), fmt.Sprintf("RSS %s", mib(r.memUnrelated.RSS)),
 			fmt.Sprintf("%+.1f%%", heapGrowth), "< +5%", yes(heapGrowth < 5)},
-		{fmt.Sprintf("5. drift repair, %d Tenants: p50", len(r.drift)), secs(p50), "", "", "", ""},
-		{"5. drift repair p99", secs(p99), fmt.Sprintf("max %s", secs(percentile(r.drift, 100))), "", "< 1 s", yes(p99 < time.Second)},
-		{fmt.Sprintf("6. one new Tenant among %d", n+4), secs(r.newAmong), "empty cluster " + secs(r.newEmpty),
+		{fmt.Sprintf("5. drift repair, %d Tenants: p50", len(r.drift)), testenv.Secs(p50), "", "", "", ""},
+		{"5. drift repair p99", testenv.Secs(p99), fmt.Sprintf("max %s", testenv.Secs(percentile(r.drift, 100))), "", "< 1 s", yes(p99 < time.Second)},
+		{fmt.Sprintf("6. one new Tenant among %d", n+4), testenv.Secs(r.newAmong), "empty cluster " + testenv.Secs(r.newEmpty),
 			fmt.Sprintf("%.2fx", newRatio), "<= 2x", yes(newRatio <= 2)},
-		{"7. restart: every Tenant reconciled", secs(r.restart), "from process start", "", "", ""},
-		{"7. restart: writes", fmt.Sprint(r.restartReq.writes()), "", "", "0", yes(r.restartReq.writes() == 0)},
+		{"7. restart: every Tenant reconciled", testenv.Secs(r.restart), "from process start", "", "", ""},
+		{"7. restart: writes", fmt.Sprint(r.restartReq.Writes()), "", "", "0", yes(r.restartReq.Writes() == 0)},
 		{"7. restart: GET/LIST beyond initial sync", fmt.Sprint(reconcileReads(r.restartReq)), "", "", "0", yes(reconcileReads(r.restartReq) == 0)},
 		{"7. restart: duplicate watches", fmt.Sprint(duplicateWatches(r.restartReq)), "", "", "0", yes(duplicateWatches(r.restartReq) == 0)},
-		{"7. new Tenant during a restart's resync", secs(r.prioNew), "resync " + secs(r.prioResync), "", "", ""},
+		{"7. new Tenant during a restart's resync", testenv.Secs(r.prioNew), "resync " + testenv.Secs(r.prioResync), "", "", ""},
 		{"8. local kwok cluster", r.kwok, "", "", "", ""},
 	}
 }
@@ -299,8 +163,8 @@ func (r *results) table() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", w.name, w.silo, w.ref, w.ratio, w.goal, w.met)
 	}
 	fmt.Fprintf(&b, "\nChildren per Tenant (%d): %s\n", r.children, r.childKinds)
-	fmt.Fprintf(&b, "Operator requests per Tenant while provisioning: %s\n", r.provReq.perTenant(r.tenants))
-	fmt.Fprintf(&b, "Ceiling requests per Tenant: %s\n", r.ceilReq.perTenant(r.tenants))
+	fmt.Fprintf(&b, "Operator requests per Tenant while provisioning: %s\n", r.provReq.PerTenant(r.tenants))
+	fmt.Fprintf(&b, "Ceiling requests per Tenant: %s\n", r.ceilReq.PerTenant(r.tenants))
 	fmt.Fprintf(&b, "Operator requests in steady state: %s\n", r.steadyReq)
 	fmt.Fprintf(&b, "Operator requests during the restart: %s\n", r.restartReq)
 	fmt.Fprintf(&b, "Operator: --concurrency=%s --kube-api-qps=%s --kube-api-burst=%s\n", r.concurrency, r.qps, r.burst)
@@ -323,9 +187,8 @@ func (r *results) writeDoc(path string) error {
 	b.WriteString(beginMarker + "\n")
 	fmt.Fprintf(&b, "### %d Tenants\n\n", r.tenants)
 	fmt.Fprintf(&b, "Command: `%s` (%s, %s)\n\n", r.command(), r.startedAt.UTC().Format("2006-01-02 15:04 UTC"),
-		secs(r.finishedAt.Sub(r.startedAt))+" in all")
-	fmt.Fprintf(&b, "Machine: %d cores (%s), %s memory, Linux %s; load average %s before the run, %s after",
-		r.machine.cores, r.machine.cpu, r.machine.memTotal, r.machine.kernel, r.machine.loadBefore, loadavg())
+		testenv.Secs(r.finishedAt.Sub(r.startedAt))+" in all")
+	b.WriteString(r.machine.Describe())
 	fmt.Fprintf(&b, "; other processes used %.2f cores on average during the run (a run above %.2f is refused as shared).\n\n", foreign, maxForeignCores)
 	fmt.Fprintf(&b, "Versions: %s.\n\n", strings.Join(r.versions, ", "))
 	fmt.Fprintf(&b, "Operator flags: `--concurrency=%s --kube-api-qps=%s --kube-api-burst=%s`; the ceiling client runs %s Tenants in parallel with no client-side rate limit.\n\n",
@@ -333,36 +196,17 @@ func (r *results) writeDoc(path string) error {
 	b.WriteString(r.table())
 	b.WriteString("\n" + endMarker + "\n")
 
-	old, err := os.ReadFile(path)
-	var out string
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		out = "# Benchmarks\n\n" + b.String()
-	case err != nil:
-		return err
-	default:
-		s := string(old)
-		i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker)
-		if i < 0 || j < i {
-			out = s + "\n" + b.String()
-		} else {
-			out = s[:i] + b.String() + strings.TrimPrefix(s[j+len(endMarker):], "\n")
-		}
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(out), 0o644)
+	return testenv.WriteBetweenMarkers(path, "# Benchmarks", beginMarker, endMarker, b.String())
 }
 
 // check fails the run when the operator wrote while nothing changed. Timings are
 // reported, never asserted.
 func (r *results) check() error {
 	var errs []error
-	if w := r.steadyReq.writes(); w != 0 {
+	if w := r.steadyReq.Writes(); w != 0 {
 		errs = append(errs, fmt.Errorf("steady state: the operator sent %d writes for unchanged Tenants: %s", w, r.steadyReq))
 	}
-	if w := r.restartReq.writes(); w != 0 {
+	if w := r.restartReq.Writes(); w != 0 {
 		errs = append(errs, fmt.Errorf("restart: the operator sent %d writes for unchanged Tenants: %s", w, r.restartReq))
 	}
 	return errors.Join(errs...)

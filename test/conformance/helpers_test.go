@@ -99,3 +99,16 @@ func regionAffinity(values ...string) *corev1.Affinity {
 		}}},
 	}}
 }
+
+// stopOperatorUntilCleanup stops the operator the suite runs and starts it again when
+// the current container's cleanup runs: checks after it prove the guardrails are the
+// API server's. Call it in a BeforeAll.
+func stopOperatorUntilCleanup() {
+	GinkgoHelper()
+	Expect(operator.Stop()).To(Succeed())
+	DeferCleanup(func() {
+		var err error
+		operator, err = env.StartOperator(ctx, opConfig, 2)
+		Expect(err).NotTo(HaveOccurred())
+	})
+}

@@ -103,19 +103,24 @@ var _ = Describe("MTB profile level 1", func() {
 	})
 
 	check("MTB-PL1-BC-CPI-2", "block modification of multi-tenancy resources: the owner cannot change the network policies, limits, Role, binding or ServiceAccount Silo manages", func() {
-		np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: nsA, Name: controllers.NetpolDefaultDeny}}
-		expectRBACRefusal(ownerA.Delete(ctx, np), `cannot delete resource "networkpolicies"`)
 		lr := &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Namespace: nsA, Name: controllers.LimitRangeName}}
 		expectRBACRefusal(ownerA.Delete(ctx, lr), `cannot delete resource "limitranges"`)
+
+		// The owner Role grants NetworkPolicies, Roles and RoleBindings (owners' own,
+		// self-service) and ServiceAccounts (owners run their own workloads under their
+		// own accounts), so here the policy, not RBAC, protects Silo's.
+		np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: nsA, Name: controllers.NetpolDefaultDeny}}
+		expectPolicyRefusal(ownerA.Delete(ctx, np), "silo-tenant-managed-objects", "NetworkPolicy "+controllers.NetpolDefaultDeny)
 		role := &rbacv1.Role{}
 		Expect(ownerA.Get(ctx, client.ObjectKey{Namespace: nsA, Name: controllers.OwnerRoleName}, role)).To(Succeed())
 		role.Rules = append(role.Rules, rbacv1.PolicyRule{APIGroups: []string{"*"}, Resources: []string{"*"}, Verbs: []string{"*"}})
-		expectRBACRefusal(ownerA.Update(ctx, role), `cannot update resource "roles"`)
+		expectRBACRefusal(ownerA.Update(ctx, role), "is attempting to grant RBAC permissions not currently held")
+		role.Rules = role.Rules[:len(role.Rules)-1]
+		role.Labels["edited"] = "yes"
+		expectPolicyRefusal(ownerA.Update(ctx, role), "silo-tenant-managed-objects", "Role "+controllers.OwnerRoleName)
 		rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: nsA, Name: controllers.OwnerRoleBindingName}}
-		expectRBACRefusal(ownerA.Delete(ctx, rb), `cannot delete resource "rolebindings"`)
+		expectPolicyRefusal(ownerA.Delete(ctx, rb), "silo-tenant-managed-objects", "RoleBinding "+controllers.OwnerRoleBindingName)
 
-		// The owner Role grants ServiceAccounts (owners run their own workloads under
-		// their own accounts), so here the policy, not RBAC, protects Silo's.
 		sa := &corev1.ServiceAccount{}
 		Expect(ownerA.Get(ctx, client.ObjectKey{Namespace: nsA, Name: "default"}, sa)).To(Succeed())
 		sa.AutomountServiceAccountToken = ptr.To(true)
@@ -179,7 +184,7 @@ var _ = Describe("MTB profile level 1", func() {
 		expectPolicyRefusal(ownerB.Create(ctx, svc), "silo-tenant-service-exposure", "is of type NodePort", "Use type ClusterIP")
 	})
 
-	check("MTB-PL1-BC-NI-1", "default deny across tenants (configuration: enforcing it needs a CNI): a default-deny policy selects every pod, and owners cannot change policies", func() {
+	check("MTB-PL1-BC-NI-1", "default deny across tenants (configuration: enforcing it needs a CNI): a default-deny policy selects every pod, and owners cannot change it or open it with policies of their own", func() {
 		deny := &networkingv1.NetworkPolicy{}
 		Expect(admin.Get(ctx, client.ObjectKey{Namespace: nsA, Name: controllers.NetpolDefaultDeny}, deny)).To(Succeed())
 		Expect(deny.Spec.PodSelector.MatchLabels).To(BeEmpty())
@@ -194,7 +199,9 @@ var _ = Describe("MTB profile level 1", func() {
 				Ingress:     []networkingv1.NetworkPolicyIngressRule{{}},
 			},
 		}
-		expectRBACRefusal(ownerA.Create(ctx, open), `cannot create resource "networkpolicies"`)
+		expectPolicyRefusal(ownerA.Create(ctx, open), "silo-tenant-self-service", "has a rule without from (ingress) or to (egress)")
+		deny.Spec.PodSelector.MatchLabels = map[string]string{"none": "none"}
+		expectPolicyRefusal(ownerA.Update(ctx, deny), "silo-tenant-managed-objects", "NetworkPolicy "+controllers.NetpolDefaultDeny)
 	})
 })
 

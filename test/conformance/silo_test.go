@@ -85,6 +85,21 @@ var _ = Describe("Silo guardrails", func() {
 		expectPolicyRefusal(ownerB.Update(ctx, cm), "silo-tenant-managed-objects", "only the operator may set it")
 	})
 
+	check("SILO-MO-4", "nobody but the operator may pass a Job for a migration Job of Silo's (the managed-by label); an owner's own Job is fine", func() {
+		pod := restrictedPod(nsB, "", imageB)
+		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+		job := &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Name: "migrate-pretend", Namespace: nsB,
+				Labels: map[string]string{silov1.ManagedByLabel: silov1.ManagedByValue, silov1.ComponentLabel: controllers.MigrationComponent}},
+			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: pod.Spec}},
+		}
+		expectPolicyRefusal(ownerB.Create(ctx, job), "silo-tenant-managed-objects",
+			"only the operator may set it; remove it from Job migrate-pretend")
+		job.Labels = nil
+		job.Name = "own-batch"
+		Expect(ownerB.Create(ctx, job)).To(Succeed())
+	})
+
 	check("SILO-MO-3", "the fences leave Kubernetes' own quota accounting alone: the quota controller and the API server still write quota status", func() {
 		t := createTenant(newTenant("conformance-accounting", "owner-acc@conformance.example"))
 		DeferCleanup(func() { _ = admin.Delete(ctx, t) })
@@ -320,12 +335,7 @@ var _ = Describe("Silo guardrails", func() {
 var _ = Describe("Guardrails with the operator stopped", Ordered, func() {
 	BeforeAll(func() {
 		onEnvtest("it stops the operator the suite runs; on a cluster, scale the operator to zero and run this check alone")
-		Expect(operator.Stop()).To(Succeed())
-		DeferCleanup(func() {
-			var err error
-			operator, err = env.StartOperator(ctx, opConfig, 2)
-			Expect(err).NotTo(HaveOccurred())
-		})
+		stopOperatorUntilCleanup()
 	})
 
 	check("SILO-OP-1", "with the operator down, a NodePort, an edit of a fence, a foreign image and an unpinned pod are still refused", func() {
@@ -399,13 +409,15 @@ func standInForQuotaController(namespace string) {
 	Expect(quotaController.Status().Update(ctx, q)).To(Succeed())
 }
 
-// grantClusterRole creates a ClusterRole with rules and binds it to user.
+// grantClusterRole creates a ClusterRole with rules and binds it to user, unless an
+// earlier check did.
 func grantClusterRole(name, user string, rules ...rbacv1.PolicyRule) {
 	GinkgoHelper()
-	Expect(admin.Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules})).To(Succeed())
-	Expect(admin.Create(ctx, &rbacv1.ClusterRoleBinding{
+	Expect(client.IgnoreAlreadyExists(admin.Create(ctx,
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: rules}))).To(Succeed())
+	Expect(client.IgnoreAlreadyExists(admin.Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: user}},
-	})).To(Succeed())
+	}))).To(Succeed())
 }

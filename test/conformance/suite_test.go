@@ -59,7 +59,7 @@ var (
 	admin    client.Client
 	operator *testenv.Manager
 	ctx      = context.Background()
-	opConfig = controllers.DefaultConfig()
+	opConfig = conformanceConfig()
 
 	tenantA, tenantB *silov1.Tenant
 	nsA, nsB         string
@@ -121,7 +121,7 @@ func startEnvtest() {
 	env, err = testenv.Start()
 	Expect(err).NotTo(HaveOccurred())
 	adminCfg, admin = env.Config, env.Client
-	Expect(testenv.InstallPolicies(ctx, admin, testenv.PoliciesDir())).To(Succeed())
+	Expect(env.InstallPolicies(ctx, testenv.PoliciesDir())).To(Succeed())
 	configureAppPlatform(&opConfig.Platform)
 	operator, err = env.StartOperator(ctx, opConfig, 2)
 	Expect(err).NotTo(HaveOccurred())

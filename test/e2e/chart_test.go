@@ -31,7 +31,8 @@ var _ = Describe("The Helm chart", Label("chart"), func() {
 			"--set", "concurrency=8", "--set", "kubeAPI.qps=75", "--set", "kubeAPI.burst=150",
 			"--set", "componentImages.nats=nats:1", "--set", "componentImages.valkey=valkey:1", "--set", "componentImages.postgres=postgres:1",
 			"--set", "regionStorageClasses.eu-west-1=fast-eu", "--set", "regionStorageClasses.us-east-1=fast-us",
-			"--set", "ingressNamespace=edge", "--set", "dnsNamespace=dns", "--set", "logging.level=debug")
+			"--set", "ingressNamespace=edge", "--set", "dnsNamespace=dns", "--set", "logging.level=debug",
+			"--set", "guardrails.roleBindingServiceAccountNamespaces={ci,monitoring}")
 		dep := find[*appsv1.Deployment](objs, "silo")
 		pod := dep.Spec.Template.Spec
 		Expect(pod.ServiceAccountName).To(Equal("silo"))
@@ -41,11 +42,12 @@ var _ = Describe("The Helm chart", Label("chart"), func() {
 		c := pod.Containers[0]
 		Expect(c.Args).To(ContainElements(
 			"--leader-elect=true", "--operator-namespace=platform",
-			"--metrics-bind-address=:8080", "--health-probe-bind-address=:8081",
+			"--metrics-bind-address=:8443", "--metrics-secure=true", "--health-probe-bind-address=:8081",
 			"--concurrency=8", "--kube-api-qps=75", "--kube-api-burst=150",
 			"--nats-image=nats:1", "--valkey-image=valkey:1", "--postgres-image=postgres:1",
 			"--region-storage-class=eu-west-1=fast-eu", "--region-storage-class=us-east-1=fast-us",
-			"--ingress-namespace=edge", "--dns-namespace=dns", "--zap-log-level=debug"))
+			"--ingress-namespace=edge", "--dns-namespace=dns", "--zap-log-level=debug",
+			"--rolebinding-serviceaccount-namespaces=ci,monitoring"))
 		sc := c.SecurityContext
 		Expect(sc.AllowPrivilegeEscalation).To(HaveValue(BeFalse()))
 		Expect(sc.ReadOnlyRootFilesystem).To(HaveValue(BeTrue()))
@@ -61,7 +63,7 @@ var _ = Describe("The Helm chart", Label("chart"), func() {
 		Expect(portNamed(c, c.ReadinessProbe.HTTPGet.Port.String())).To(BeEquivalentTo(8081))
 
 		svc := find[*corev1.Service](objs, "silo-metrics")
-		Expect(svc.Spec.Ports).To(ConsistOf(HaveField("Port", BeEquivalentTo(8080))))
+		Expect(svc.Spec.Ports).To(ConsistOf(HaveField("Port", BeEquivalentTo(8443))))
 	})
 
 	DescribeTable("rejects a bad value at template time, through values.schema.json",
@@ -78,9 +80,15 @@ var _ = Describe("The Helm chart", Label("chart"), func() {
 		Entry("an unknown log level", "logging.level=verbose", false),
 		Entry("a StorageClass name that is not a DNS name", "regionStorageClasses.eu-west-1=Fast_Class", false),
 		Entry("a misspelt key", "concurency=4", false),
+		Entry("a ServiceAccount namespace for owners' bindings that is not a namespace name", "guardrails.roleBindingServiceAccountNamespaces={Bad_NS}", false),
 		Entry("a negative QPS", "kubeAPI.qps=-1", false),
 		Entry("an unknown pull policy", "image.pullPolicy=Sometimes", false),
 		Entry("an ingress namespace that is not a DNS label", "ingressNamespace=Ingress NGINX", false),
+		Entry("guardrail allow-lists", "guardrails.priorityClasses={tenant-high},guardrails.tolerations={example.com/spot}", true),
+		Entry("an ingress snippet on the allow-list", "guardrails.ingressAnnotations={nginx.ingress.kubernetes.io/server-snippet}", false),
+		Entry("Silo's own pool taint for every tenant", "guardrails.tolerations={silo.dev/node-pool}", false),
+		Entry("an extended resource without domain", "guardrails.extendedResources={gpu}", false),
+		Entry("a priority class that is not a DNS name", "guardrails.defaultPriorityClass=High_Priority", false),
 	)
 
 	It("grants exactly the rules generated from the RBAC markers (config/rbac/role.yaml)", func() {
@@ -247,6 +255,7 @@ var _ = Describe("The kustomize layout (config/default)", Label("chart"), func()
 		Expect(sa.Namespace).To(Equal(operatorNamespace))
 		Expect(find[*rbacv1.Role](kustomized, "silo-operator").Rules).To(Equal(find[*rbacv1.Role](chart, "silo-operator").Rules))
 		Expect(find[*rbacv1.ClusterRole](kustomized, "silo-manager").Rules).To(Equal(find[*rbacv1.ClusterRole](chart, "silo-manager").Rules))
+		Expect(find[*rbacv1.ClusterRole](kustomized, "silo-metrics-reader").Rules).To(Equal(find[*rbacv1.ClusterRole](chart, "silo-metrics-reader").Rules))
 		crb := find[*rbacv1.ClusterRoleBinding](kustomized, "silo-manager")
 		Expect(crb.Subjects).To(ConsistOf(HaveField("Name", serviceAccount)))
 

@@ -302,7 +302,7 @@ var _ = Describe("Gateway API routing", Ordered, func() {
 		DeferCleanup(func() {
 			Expect(mgr.Stop()).To(Succeed())
 			var err error
-			mgr, err = testenv.StartManager(env.Config, opConfig, 4)
+			mgr, err = startOperator()
 			Expect(err).NotTo(HaveOccurred())
 		})
 	})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
+	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -107,4 +108,25 @@ func updateTenant(name string, mutate func(t *silov1.Tenant)) *silov1.Tenant {
 		return k8s.Update(ctx, t)
 	})).To(Succeed())
 	return t
+}
+
+// restartOperator stops the operator, runs whileStopped (if any), and starts a new
+// one with the same configuration; the suite keeps a running operator even if the
+// spec fails half-way.
+func restartOperator(whileStopped func()) {
+	Expect(mgr.Stop()).To(Succeed())
+	stopped := mgr
+	DeferCleanup(func() {
+		if mgr == stopped {
+			var err error
+			mgr, err = startOperator()
+			Expect(err).NotTo(HaveOccurred())
+		}
+	})
+	if whileStopped != nil {
+		whileStopped()
+	}
+	var err error
+	mgr, err = startOperator()
+	Expect(err).NotTo(HaveOccurred())
 }

@@ -95,10 +95,10 @@ var _ = Describe("A Tenant's isolated namespace", func() {
 	})
 
 	It("adds internet egress only when the Tenant asks for it, and removes it when it stops asking", func() {
-		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Network.AllowInternetEgress = true })
+		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Network.AllowInternetEgress = ptr.To(true) })
 		Eventually(get).WithArguments(&networkingv1.NetworkPolicy{}, ns, controllers.NetpolAllowInternet).Should(Succeed())
 
-		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Network.AllowInternetEgress = false })
+		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Network.AllowInternetEgress = ptr.To(false) })
 		Eventually(func() bool {
 			return isNotFound(get(&networkingv1.NetworkPolicy{}, ns, controllers.NetpolAllowInternet))
 		}).Should(BeTrue())
@@ -161,10 +161,30 @@ var _ = Describe("A Tenant's isolated namespace", func() {
 			Expect(isForbidden(err)).To(BeTrue(), "updating the quota: %v", err)
 		})
 
-		It("refuses the owner deleting a NetworkPolicy", func() {
-			np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: controllers.NetpolDefaultDeny}}
-			err := owner.Delete(ctx, np)
-			Expect(isForbidden(err)).To(BeTrue(), "deleting the default-deny policy: %v", err)
+		// Silo's own policies, Role and binding are kept from owners by the
+		// silo-tenant-managed-objects admission policy, which the conformance tier
+		// installs and proves (this tier runs none).
+		It("lets the owner manage NetworkPolicies, Roles and RoleBindings of its own (self-service)", func() {
+			np := &networkingv1.NetworkPolicy{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "own"},
+				Spec: networkingv1.NetworkPolicySpec{
+					PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}},
+					Ingress: []networkingv1.NetworkPolicyIngressRule{{From: []networkingv1.NetworkPolicyPeer{{
+						PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+					}}}},
+				},
+			}
+			Eventually(func() error { return owner.Create(ctx, np) }).Should(Succeed())
+			role := &rbacv1.Role{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pod-reader"},
+				Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}}},
+			}
+			Expect(owner.Create(ctx, role)).To(Succeed())
+			Expect(owner.Create(ctx, &rbacv1.RoleBinding{
+				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pod-readers"},
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
+				Subjects:   []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: "colleague@" + t.Name}},
+			})).To(Succeed())
 		})
 
 		It("refuses the owner binding itself more rights", func() {
@@ -197,5 +217,50 @@ var _ = Describe("A Tenant's isolated namespace", func() {
 		Expect(err).To(HaveOccurred())
 		Expect(err.Error()).To(ContainSubstring(`violates PodSecurity "restricted:latest"`))
 		Expect(err.Error()).To(ContainSubstring("privileged"))
+	})
+})
+
+var _ = Describe("The guardrails' inputs", func() {
+	It("are carried by the namespace, quota and workloads, and dropped when the Tenant drops them", func() {
+		t := newTenant(uniqueName("guard"))
+		t.Spec.Quota.Extended = map[string]resource.Quantity{"nvidia.com/gpu": resource.MustParse("2")}
+		t.Spec.App.Ingress = &silov1.IngressSpec{Host: t.Name + ".example.com", ClassName: "public"}
+		t.Spec.DeletionProtection = true
+		t = createTenant(t)
+		ns := controllers.NamespaceFor(t)
+		n, q := &corev1.Namespace{}, &corev1.ResourceQuota{}
+		Eventually(func(g Gomega) {
+			g.Expect(get(n, "", ns)).To(Succeed())
+			g.Expect(n.Annotations).To(And(
+				HaveKeyWithValue(silov1.IngressClassAnnotation, "public"),
+				HaveKeyWithValue(silov1.DeletionProtectionAnnotation, "true"),
+				HaveKeyWithValue(silov1.AllowedTolerationsAnnotation, "nvidia.com/gpu"),
+				HaveKeyWithValue(silov1.AllowedPriorityClassesAnnotation, managedPriorityClass),
+				HaveKeyWithValue(silov1.AllowedIngressAnnotationsAnnotation, "cert-manager.io/")))
+			g.Expect(get(q, ns, controllers.QuotaName)).To(Succeed())
+			g.Expect(q.Spec.Hard).To(And(
+				HaveKeyWithValue(corev1.ResourceName("requests.nvidia.com/gpu"), resource.MustParse("2")),
+				HaveKeyWithValue(corev1.ResourceName("requests.amd.com/gpu"), resource.MustParse("0"))))
+		}).Should(Succeed())
+		app := &appsv1.Deployment{}
+		Expect(get(app, ns, controllers.AppName)).To(Succeed())
+		Expect(app.Spec.Template.Spec.PriorityClassName).To(Equal(managedPriorityClass))
+
+		// The namespace was created with these keys, not applied: server-side apply
+		// does not remove them when Silo stops sending them.
+		updateTenant(t.Name, func(t *silov1.Tenant) {
+			t.Spec.Quota.Extended = nil
+			t.Spec.App.Ingress.ClassName = ""
+			t.Spec.DeletionProtection = false
+		})
+		Eventually(func(g Gomega) {
+			g.Expect(get(n, "", ns)).To(Succeed())
+			g.Expect(n.Annotations).NotTo(Or(
+				HaveKey(silov1.IngressClassAnnotation),
+				HaveKey(silov1.DeletionProtectionAnnotation),
+				HaveKey(silov1.AllowedTolerationsAnnotation)))
+			g.Expect(get(q, ns, controllers.QuotaName)).To(Succeed())
+			g.Expect(q.Spec.Hard).To(HaveKeyWithValue(corev1.ResourceName("requests.nvidia.com/gpu"), resource.MustParse("0")))
+		}).Should(Succeed())
 	})
 })

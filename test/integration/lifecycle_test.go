@@ -29,12 +29,12 @@ var _ = Describe("Tenant deletion", func() {
 		Expect(n.DeletionTimestamp).NotTo(BeNil(), "the namespace was not deleted")
 	})
 
-	It("keeps the namespace when deletionPolicy is Retain, and a new Tenant of the same name adopts it", func() {
+	It("keeps the namespace when deletionPolicy is unset (Retain), and a new Tenant of the same name adopts it", func() {
 		name := uniqueName("keep")
 		t := newTenant(name)
 		t.Spec.Owners = []silov1.Owner{{Kind: silov1.OwnerKindUser, Name: "carol"}}
 		t = createTenant(t)
-		Expect(t.Spec.DeletionPolicy).To(Equal(silov1.DeletionPolicyRetain))
+		Expect(t.Spec.DeletionPolicy).To(BeEmpty(), "unset means Retain")
 		ns := controllers.NamespaceFor(t)
 		Expect(k8s.Delete(ctx, t)).To(Succeed())
 		Eventually(func() bool { return isNotFound(k8s.Get(ctx, client.ObjectKey{Name: name}, &silov1.Tenant{})) }).Should(BeTrue())
@@ -64,17 +64,7 @@ var _ = Describe("Tenant deletion", func() {
 
 	It("refuses to take over a namespace that belongs to something else, and says so", func() {
 		name := uniqueName("taken")
-		Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllers.NamespacePrefix + name}})).To(Succeed())
-		Expect(k8s.Create(ctx, newTenant(name))).To(Succeed())
-		t := &silov1.Tenant{}
-		Eventually(func(g Gomega) {
-			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
-			c := meta.FindStatusCondition(t.Status.Conditions, silov1.DegradedCondition)
-			g.Expect(c).NotTo(BeNil())
-			g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(c.Reason).To(Equal(silov1.NamespaceConflictReason))
-			g.Expect(c.Message).To(ContainSubstring("does not belong to this Tenant"))
-		}).Should(Succeed())
+		t := squatTenant(name)
 		Expect(t.Status.Phase).To(Equal(silov1.PhaseDegraded))
 		n := &corev1.Namespace{}
 		Expect(get(n, "", controllers.NamespacePrefix+name)).To(Succeed())
@@ -87,8 +77,26 @@ var _ = Describe("Tenant deletion", func() {
 	})
 })
 
+// squatTenant creates a namespace of a Tenant's name that is not the Tenant's, then
+// the Tenant, and returns it once it says so: Degraded, NamespaceConflict.
+func squatTenant(name string) *silov1.Tenant {
+	GinkgoHelper()
+	Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllers.NamespacePrefix + name}})).To(Succeed())
+	Expect(k8s.Create(ctx, newTenant(name))).To(Succeed())
+	t := &silov1.Tenant{}
+	Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
+		c := meta.FindStatusCondition(t.Status.Conditions, silov1.DegradedCondition)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(c.Reason).To(Equal(silov1.NamespaceConflictReason))
+		g.Expect(c.Message).To(ContainSubstring("does not belong to this Tenant"))
+	}).Should(Succeed())
+	return t
+}
+
 var _ = Describe("kubectl get tenants", func() {
-	It("shows the Namespace, Phase, Ready, Components and Age columns, and Region at -o wide", func() {
+	It("shows the Namespace, Phase, Ready, Components and Age columns, and Region and Class at -o wide", func() {
 		t := newTenant(uniqueName("table"))
 		t.Spec.Placement.Region = "eu-west-1"
 		createTenant(t)
@@ -105,8 +113,9 @@ var _ = Describe("kubectl get tenants", func() {
 			names = append(names, c.Name)
 			wide[c.Name] = c.Priority > 0
 		}
-		Expect(names).To(Equal([]string{"Name", "Namespace", "Phase", "Ready", "Components", "Age", "Region"}))
+		Expect(names).To(Equal([]string{"Name", "Namespace", "Phase", "Ready", "Components", "Age", "Region", "Class"}))
 		Expect(wide["Region"]).To(BeTrue(), "Region shows only with -o wide")
+		Expect(wide["Class"]).To(BeTrue(), "Class shows only with -o wide")
 		Expect(wide["Phase"]).To(BeFalse())
 		var row []any
 		for _, r := range table.Rows {

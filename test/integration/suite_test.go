@@ -10,6 +10,9 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -18,12 +21,21 @@ import (
 	"github.com/silo-dev/silo/test/testenv"
 )
 
+// managedPriorityClass is the operator's --default-priority-class.
+const managedPriorityClass = "tenant-default"
+
 var (
-	env      *testenv.Env
-	k8s      client.Client
-	mgr      *testenv.Manager
-	ctx      = context.Background()
-	opConfig = controllers.DefaultConfig()
+	// fakeClock is the class controller's clock: specs step it past deadlines. It
+	// starts ahead of the real clock, which stamps conditions, so a condition never
+	// looks newer than the rollout's own times.
+	fakeClock = clocktesting.NewFakeClock(time.Now().Add(time.Hour))
+	env       *testenv.Env
+	k8s       client.Client
+	mgr       *testenv.Manager
+	// metricsAddr is where the operator serves its metrics.
+	metricsAddr string
+	ctx         = context.Background()
+	opConfig    = controllers.DefaultConfig()
 )
 
 func TestIntegration(t *testing.T) {
@@ -41,9 +53,23 @@ var _ = BeforeSuite(func() {
 	k8s = env.Client
 	opConfig.RegionStorageClasses = map[string]string{"eu-west-1": "fast-eu"}
 	configureAppPlatform(&opConfig.Platform)
-	mgr, err = testenv.StartManager(env.Config, opConfig, 4)
+	opConfig.Clock = fakeClock
+	opConfig.Guardrails.DefaultPriorityClass = managedPriorityClass
+	// The platform creates the class it names, or pods of the managed workloads are
+	// refused by the Priority admission plugin.
+	Expect(k8s.Create(ctx, &schedulingv1.PriorityClass{
+		ObjectMeta: metav1.ObjectMeta{Name: managedPriorityClass}, Value: 100})).To(Succeed())
+	metricsAddr, err = testenv.FreeAddress()
+	Expect(err).NotTo(HaveOccurred())
+	mgr, err = startOperator()
 	Expect(err).NotTo(HaveOccurred())
 })
+
+// startOperator starts the operator with the suite's configuration, its metrics
+// served on metricsAddr.
+func startOperator() (*testenv.Manager, error) {
+	return testenv.StartManager(env.Config, opConfig, 4, testenv.WithMetrics(metricsAddr))
+}
 
 var _ = AfterSuite(func() {
 	if mgr != nil {

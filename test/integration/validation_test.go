@@ -32,8 +32,8 @@ var _ = Describe("Tenant validation in the CRD", func() {
 			"metadata.name must be at most 40 characters"),
 		Entry("a name that is not a DNS label", "Acme.Corp", func(*silov1.Tenant) {},
 			"metadata.name must be a DNS label"),
-		Entry("no app image", "no-image", func(t *silov1.Tenant) { t.Spec.App.Image = "" },
-			"spec.app.image"),
+		Entry("no app image and no class", "no-image", func(t *silov1.Tenant) { t.Spec.App.Image = "" },
+			"app.image is required unless the Tenant names a class that provides it"),
 		Entry("a negative CPU quota", "neg-cpu", func(t *silov1.Tenant) { t.Spec.Quota.CPU = ptr.To(resource.MustParse("-1")) },
 			"quota.cpu must be a positive quantity"),
 		Entry("a zero memory quota", "zero-mem", func(t *silov1.Tenant) { t.Spec.Quota.Memory = ptr.To(resource.MustParse("0")) },
@@ -65,13 +65,25 @@ var _ = Describe("Tenant validation in the CRD", func() {
 		}, "workers needs a command"),
 		Entry("a region that is not a DNS label", "bad-region", func(t *silov1.Tenant) { t.Spec.Placement.Region = "EU West" },
 			"spec.placement.region"),
+		Entry("an extended resource without a domain", "bare-gpu", func(t *silov1.Tenant) {
+			t.Spec.Quota.Extended = map[string]resource.Quantity{"gpu": resource.MustParse("1")}
+		}, "quota.extended keys must be extended resource names of the form <domain>/<name>"),
+		Entry("a Kubernetes resource as an extended one", "k8s-extended", func(t *silov1.Tenant) {
+			t.Spec.Quota.Extended = map[string]resource.Quantity{"kubernetes.io/cpu": resource.MustParse("1")}
+		}, "quota.extended keys must not be in the kubernetes.io domain"),
+		Entry("half a GPU", "half-gpu", func(t *silov1.Tenant) {
+			t.Spec.Quota.Extended = map[string]resource.Quantity{"nvidia.com/gpu": resource.MustParse("500m")}
+		}, "quota.extended values must be whole numbers of 0 or more"),
+		Entry("a negative GPU count", "neg-gpu", func(t *silov1.Tenant) {
+			t.Spec.Quota.Extended = map[string]resource.Quantity{"nvidia.com/gpu": resource.MustParse("-1")}
+		}, "quota.extended values must be whole numbers of 0 or more"),
 	)
 
-	It("accepts a minimal Tenant and defaults its deletion policy to Retain and Pod Security to restricted", func() {
+	It("accepts a minimal Tenant and leaves deletionPolicy and podSecurity unset, so a class can provide them", func() {
 		t := newTenant(uniqueName("defaults"))
 		Expect(k8s.Create(ctx, t, client.DryRunAll)).To(Succeed())
-		Expect(t.Spec.DeletionPolicy).To(Equal(silov1.DeletionPolicyRetain))
-		Expect(t.Spec.Isolation.PodSecurity).To(Equal(silov1.PodSecurityRestricted))
+		Expect(t.Spec.DeletionPolicy).To(BeEmpty())
+		Expect(t.Spec.Isolation.PodSecurity).To(BeEmpty())
 	})
 
 	It("refuses to move a Tenant to another region once set", func() {
@@ -97,5 +109,58 @@ var _ = Describe("Tenant validation in the CRD", func() {
 	It("lets a Tenant without a region get one", func() {
 		t := createTenant(newTenant(uniqueName("noregion")))
 		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Placement.Region = "eu-west-1" })
+	})
+
+	// changeSpec applies mutate to the stored Tenant as a dry-run merge patch (no
+	// resourceVersion, so the only possible refusal is validation; dry-run, so the
+	// operator is not left retrying a change envtest cannot carry out, such as
+	// growing a claim that no volume binds).
+	changeSpec := func(t *silov1.Tenant, mutate func(t *silov1.Tenant)) error {
+		live := &silov1.Tenant{}
+		ExpectWithOffset(1, k8s.Get(ctx, client.ObjectKeyFromObject(t), live)).To(Succeed())
+		orig := live.DeepCopy()
+		mutate(live)
+		return k8s.Patch(ctx, live, client.MergeFrom(orig), client.DryRunAll)
+	}
+
+	It("refuses to add a region to a Tenant whose volumes exist, since they cannot change their storage class", func() {
+		for name, volumes := range map[string]func(t *silov1.Tenant){
+			"storage":  func(t *silov1.Tenant) { t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi")} },
+			"queue":    func(t *silov1.Tenant) { t.Spec.Queue = &silov1.QueueSpec{} },
+			"database": func(t *silov1.Tenant) { t.Spec.Database = &silov1.DatabaseSpec{} },
+		} {
+			t := newTenant(uniqueName("vol-" + name))
+			volumes(t)
+			t = createTenant(t)
+			err := changeSpec(t, func(t *silov1.Tenant) { t.Spec.Placement.Region = "eu-west-1" })
+			Expect(err).To(HaveOccurred(), "adding a region to a Tenant with a %s volume", name)
+			Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
+			Expect(err.Error()).To(ContainSubstring("placement.region cannot be added to a Tenant that already has volumes"))
+		}
+	})
+
+	It("lets a Tenant whose services are all external get a region, and volumes together with the region", func() {
+		t := newTenant(uniqueName("external"))
+		t.Spec.Database = &silov1.DatabaseSpec{External: &silov1.ExternalService{SecretName: "db"}}
+		// Validation alone is under test: no need to wait for the operator (which
+		// would report the missing Secret).
+		Expect(k8s.Create(ctx, t)).To(Succeed())
+		Expect(changeSpec(t, func(t *silov1.Tenant) {
+			t.Spec.Placement.Region = "eu-west-1"
+			t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi")}
+		})).To(Succeed())
+	})
+
+	It("refuses to shrink storage.size, saying from what to what, and lets it grow", func() {
+		t := newTenant(uniqueName("shrink"))
+		t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("20Gi")}
+		t = createTenant(t)
+		err := changeSpec(t, func(t *silov1.Tenant) { t.Spec.Storage.Size = resource.MustParse("10Gi") })
+		Expect(err).To(HaveOccurred(), "shrinking the storage volume must be refused")
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want Invalid, got %v", err)
+		Expect(err.Error()).To(ContainSubstring("storage.size cannot shrink from 20Gi to 10Gi"))
+		Expect(changeSpec(t, func(t *silov1.Tenant) { t.Spec.Storage.Size = resource.MustParse("20480Mi") })).To(Succeed(),
+			"the same size written otherwise is not a shrink")
+		Expect(changeSpec(t, func(t *silov1.Tenant) { t.Spec.Storage.Size = resource.MustParse("30Gi") })).To(Succeed())
 	})
 })

@@ -7,7 +7,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -15,28 +14,11 @@ import (
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 	"github.com/silo-dev/silo/controllers"
+	"github.com/silo-dev/silo/test/testenv"
 )
 
 // fullTenant returns a Tenant with every component managed by Silo.
-func fullTenant(name string) *silov1.Tenant {
-	t := newTenant(name)
-	t.Spec.App.Port = 3000
-	t.Spec.App.Env = []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "info"}}
-	t.Spec.App.Resources = corev1.ResourceRequirements{
-		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("0.25"), corev1.ResourceMemory: resource.MustParse("256Mi")},
-		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("0.5Gi")},
-	}
-	t.Spec.App.Autoscaling = &silov1.AutoscalingSpec{MinReplicas: ptr.To(int32(2)), MaxReplicas: 5}
-	t.Spec.App.Ingress = &silov1.IngressSpec{Host: name + ".shop.example.com", ClassName: "nginx", TLSSecretName: name + "-tls"}
-	t.Spec.Workers = &silov1.WorkersSpec{Replicas: ptr.To(int32(2)), Command: []string{"/app", "worker"}}
-	t.Spec.Queue = &silov1.QueueSpec{}
-	t.Spec.Cache = &silov1.CacheSpec{Resources: &corev1.ResourceRequirements{
-		Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("128Mi")},
-	}}
-	t.Spec.Database = &silov1.DatabaseSpec{Storage: ptr.To(resource.MustParse("5Gi"))}
-	t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("2Gi")}
-	return t
-}
+func fullTenant(name string) *silov1.Tenant { return testenv.FullTenant(name) }
 
 // managedKinds are the lists of every kind Silo creates in a tenant namespace: the
 // controller's own list of owned types, so a new kind is counted here at once.
@@ -88,9 +70,7 @@ func countByKind(objs map[string]string) map[string]int {
 func markDeploymentReady(g Gomega, ns, name string) {
 	d := &appsv1.Deployment{}
 	g.Expect(get(d, ns, name)).To(Succeed())
-	n := ptr.Deref(d.Spec.Replicas, 1)
-	d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n,
-		ReadyReplicas: n, AvailableReplicas: n}
+	d.Status = testenv.ReadyDeploymentStatus(d)
 	g.Expect(k8s.Status().Update(ctx, d)).To(Succeed())
 }
 
@@ -98,9 +78,7 @@ func markDeploymentReady(g Gomega, ns, name string) {
 func markStatefulSetReady(g Gomega, ns, name string) {
 	s := &appsv1.StatefulSet{}
 	g.Expect(get(s, ns, name)).To(Succeed())
-	n := ptr.Deref(s.Spec.Replicas, 1)
-	s.Status = appsv1.StatefulSetStatus{ObservedGeneration: s.Generation, Replicas: n, ReadyReplicas: n,
-		CurrentReplicas: n, UpdatedReplicas: n, AvailableReplicas: n}
+	s.Status = testenv.ReadyStatefulSetStatus(s)
 	g.Expect(k8s.Status().Update(ctx, s)).To(Succeed())
 }
 

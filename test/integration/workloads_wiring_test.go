@@ -58,20 +58,7 @@ var _ = Describe("Tenant credentials", func() {
 		Expect(cache.Spec.Template.Spec.Containers[0].Image).To(Equal("docker.io/valkey/valkey:8.1.4-alpine"))
 
 		By("restarting the operator")
-		Expect(mgr.Stop()).To(Succeed())
-		stopped := mgr
-		DeferCleanup(func() {
-			// Leave the suite a running operator even if this spec fails half-way.
-			if mgr == stopped {
-				var err error
-				mgr, err = testenv.StartManager(env.Config, opConfig, 4)
-				Expect(err).NotTo(HaveOccurred())
-			}
-		})
-		mutateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Workers.Replicas = ptr.To(int32(3)) })
-		var err error
-		mgr, err = testenv.StartManager(env.Config, opConfig, 4)
-		Expect(err).NotTo(HaveOccurred())
+		restartOperator(func() { mutateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Workers.Replicas = ptr.To(int32(3)) }) })
 		t = waitReconciled(t.Name)
 		workers := &appsv1.Deployment{}
 		Expect(get(workers, ns, controllers.WorkersName)).To(Succeed())
@@ -166,16 +153,19 @@ var _ = Describe("Tenant placement", func() {
 var _ = Describe("An external database", func() {
 	BeforeEach(ensureOperatorNamespace)
 
-	externalSecret := func(name string) *corev1.Secret {
+	// externalSecret is the platform's Secret of the Tenant's external database,
+	// labelled for it.
+	externalSecret := func(tenant, name string) *corev1.Secret {
 		return &corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: opConfig.OperatorNamespace},
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: opConfig.OperatorNamespace,
+				Labels: map[string]string{silov1.TenantLabel: tenant}},
 			StringData: map[string]string{"DATABASE_URL": "postgres://acme:s3cret@db.example.com:5432/acme", "PGSSLMODE": "require"},
 		}
 	}
 
 	It("takes the tenant's settings from the named Secret and runs no database of its own", func() {
 		name := uniqueName("extdb")
-		Expect(k8s.Create(ctx, externalSecret(name+"-db"))).To(Succeed())
+		Expect(k8s.Create(ctx, externalSecret(name, name+"-db"))).To(Succeed())
 		t := newTenant(name)
 		t.Spec.Database = &silov1.DatabaseSpec{External: &silov1.ExternalService{SecretName: name + "-db"}}
 		t = createTenant(t)
@@ -206,7 +196,7 @@ var _ = Describe("An external database", func() {
 			g.Expect(c.Message).To(ContainSubstring(opConfig.OperatorNamespace + "/" + name + "-db"))
 		}).Should(Succeed())
 
-		Expect(k8s.Create(ctx, externalSecret(name+"-db"))).To(Succeed())
+		Expect(k8s.Create(ctx, externalSecret(name, name+"-db"))).To(Succeed())
 		Eventually(func(g Gomega) {
 			// Play the Deployment controller for the app (its settings change rolls it).
 			markDeploymentReady(g, ns, controllers.AppName)

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -29,6 +31,8 @@ type Env struct {
 	Config *rest.Config
 	// Client is an admin's client (no cache).
 	Client client.Client
+	// certDir holds the API server's certificates; it outlives an API server restart.
+	certDir string
 }
 
 // RepoRoot returns the repository's root folder.
@@ -67,29 +71,69 @@ func Start(opts ...Option) (*Env, error) {
 			filepath.Join(RepoRoot(), "config", "crd", "external"),
 		}, gatewayCRDs...),
 		ErrorIfCRDPathMissing: true,
+		// envtest's 20 s default is too short for a loaded two-core machine.
+		ControlPlaneStartTimeout: 2 * time.Minute,
 	}
+	api := env.ControlPlane.GetAPIServer()
 	// Room for thousands of Services (the default range holds about 250).
-	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
+	api.Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
+	// Close open watches when stopping, as a production API server is configured to:
+	// without a grace period kube-apiserver waits for every watch to end on its own
+	// and envtest kills it after 20 s.
+	api.Configure().Set("shutdown-watch-termination-grace-period", "2s")
+	// A folder of our own for the API server's certificates: envtest removes a folder
+	// it made itself when the API server stops, and a restarted API server would then
+	// serve new certificates that no existing client trusts.
+	certDir, err := os.MkdirTemp("", "silo-apiserver-")
+	if err != nil {
+		return nil, err
+	}
+	api.CertDir = certDir
 	for _, o := range opts {
 		o(env)
 	}
+	e := &Env{Environment: env, certDir: certDir}
 	cfg, err := env.Start()
 	if err != nil {
 		// A failure after the control plane started (a bad CRD, say) must not leave
 		// kube-apiserver and etcd running.
-		_ = env.Stop()
+		_ = e.Stop()
 		return nil, fmt.Errorf("starting envtest: %w", err)
 	}
 	c, err := client.New(cfg, client.Options{Scheme: controllers.NewScheme()})
 	if err != nil {
-		_ = env.Stop()
+		_ = e.Stop()
 		return nil, err
 	}
-	return &Env{Environment: env, Config: cfg, Client: c}, nil
+	e.Config, e.Client = cfg, c
+	return e, nil
 }
 
 // Stop stops the control plane.
-func (e *Env) Stop() error { return e.Environment.Stop() }
+func (e *Env) Stop() error {
+	err := e.Environment.Stop()
+	return errors.Join(err, os.RemoveAll(e.certDir))
+}
+
+// RestartAPIServer stops kube-apiserver (SIGTERM), leaves it down for down, and starts
+// it again on the same port, with the same certificates and users, against the same
+// etcd: what clients see when a control plane node is replaced or upgraded.
+func (e *Env) RestartAPIServer(down time.Duration) error {
+	api := e.Environment.ControlPlane.GetAPIServer()
+	if api.CertDir != e.certDir {
+		return fmt.Errorf("the API server's certificates moved from %s to %s: a restart would change them", e.certDir, api.CertDir)
+	}
+	if err := api.Stop(); err != nil {
+		return fmt.Errorf("stopping kube-apiserver: %w", err)
+	}
+	time.Sleep(down)
+	// A loaded machine (CI's two cores) can take longer than envtest's 20 s default.
+	api.StartTimeout = max(api.StartTimeout, 2*time.Minute)
+	if err := api.Start(); err != nil {
+		return fmt.Errorf("starting kube-apiserver again: %w", err)
+	}
+	return nil
+}
 
 // User returns a client authenticated as a real non-admin user; RBAC decides what it
 // may do.
@@ -112,16 +156,46 @@ type Manager struct {
 	done     chan error
 }
 
+// ManagerOption adjusts the manager's options before it starts.
+type ManagerOption func(*ctrl.Options)
+
+// WithMetrics serves the manager's metrics endpoint (plain HTTP) on addr, for a test
+// that scrapes it.
+func WithMetrics(addr string) ManagerOption {
+	return func(o *ctrl.Options) { o.Metrics = metricsserver.Options{BindAddress: addr} }
+}
+
+// FreeAddress returns a local address with a port nobody listens on.
+func FreeAddress() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
 // StartManager runs the operator's manager (the one main.go runs) with restCfg until
-// Stop. Metrics and probes are off so several managers can run in one process.
-func StartManager(restCfg *rest.Config, cfg controllers.Config, concurrency int) (*Manager, error) {
-	skipNameValidation := true
-	requests := &RequestCounter{}
-	mgr, err := controllers.NewManager(requests.Wrap(restCfg), cfg, ctrl.Options{
+// Stop. Metrics and probes are off unless an option turns them on, so several
+// managers can run in one process.
+func StartManager(restCfg *rest.Config, cfg controllers.Config, concurrency int, opts ...ManagerOption) (*Manager, error) {
+	options := ctrl.Options{
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Controller:             ctrlconfigController(skipNameValidation),
-	}, concurrency)
+	}
+	for _, o := range opts {
+		o(&options)
+	}
+	return StartManagerWithOptions(restCfg, cfg, concurrency, options)
+}
+
+// StartManagerWithOptions is StartManager with the manager's options (metrics,
+// probes) given; the controller may run besides another in the same process.
+func StartManagerWithOptions(restCfg *rest.Config, cfg controllers.Config, concurrency int, opts ctrl.Options) (*Manager, error) {
+	skipNameValidation := true
+	requests := &RequestCounter{}
+	opts.Controller = ctrlconfigController(skipNameValidation)
+	mgr, err := controllers.NewManager(requests.Wrap(restCfg), cfg, opts, concurrency)
 	if err != nil {
 		return nil, err
 	}
@@ -141,4 +215,12 @@ func StartManager(restCfg *rest.Config, cfg controllers.Config, concurrency int)
 func (m *Manager) Stop() error {
 	m.cancel()
 	return <-m.done
+}
+
+// WithAPIServerOutput sends kube-apiserver's output to w.
+func WithAPIServerOutput(w io.Writer) Option {
+	return func(env *envtest.Environment) {
+		api := env.ControlPlane.GetAPIServer()
+		api.Out, api.Err = w, w
+	}
 }

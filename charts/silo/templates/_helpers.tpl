@@ -1,14 +1,20 @@
-{{/* The chart's name. */}}
+{{/* The chart's name, or nameOverride. */}}
 {{- define "silo.name" -}}
-{{- .Chart.Name | trunc 63 | trimSuffix "-" }}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Base name of the release's objects: "silo" for a release named silo. */}}
+{{/* Base name of the release's objects: "silo" for a release named silo;
+fullnameOverride replaces it whole. */}}
 {{- define "silo.fullname" -}}
-{{- if contains .Chart.Name .Release.Name }}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
 {{- .Release.Name | trunc 63 | trimSuffix "-" }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -34,4 +40,9 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* The operator's identity as the API server sees it. */}}
 {{- define "silo.serviceAccountUser" -}}
 {{- printf "system:serviceaccount:%s:%s" .Release.Namespace (include "silo.serviceAccountName" .) }}
+{{- end }}
+
+{{/* The Service that exposes the operator's metrics, and Prometheus's job for it. */}}
+{{- define "silo.metricsServiceName" -}}
+{{- printf "%s-metrics" (include "silo.fullname" .) }}
 {{- end }}
