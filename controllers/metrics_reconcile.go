@@ -22,8 +22,8 @@ import (
 var (
 	reconcileErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "silo_reconcile_errors_total",
-		Help: "Tenant reconcile passes that failed, by reason: the condition reason when a person has to act " +
-			"(NamespaceConflict, ...), else the API server's status reason (Conflict, Forbidden, Invalid, Timeout, ...) or Unknown.",
+		Help: "Tenant reconcile passes that failed, by reason: the API server's status reason (Conflict, Forbidden, " +
+			"Invalid, Timeout, ...), the Degraded reason when the failed pass was also blocked, or Unknown.",
 	}, []string{"reason"})
 	timeToReady = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "silo_tenant_time_to_ready_seconds",
@@ -49,8 +49,7 @@ func registerMetrics(mgr ctrl.Manager) {
 		metrics.Registry.MustRegister(fleet, reconcileErrors, timeToReady)
 		// Series of the usual reasons exist from the start, at 0, so a rate over the
 		// first errors is right and alerts that select the metric always see it.
-		for _, reason := range []string{"Conflict", "Forbidden", "Invalid", "NotFound", "Timeout", "Unknown",
-			silov1.NamespaceConflictReason} {
+		for _, reason := range []string{"Conflict", "Forbidden", "Invalid", "NotFound", "Timeout", "Unknown"} {
 			reconcileErrors.WithLabelValues(reason)
 		}
 	})

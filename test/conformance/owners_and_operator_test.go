@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/discovery"
@@ -128,7 +129,7 @@ func ownersAndOperatorChecks(p string) {
 		Expect(ownerB.Delete(ctx, pods[0])).To(Succeed())
 	})
 
-	check("SILO-OP-3", "the operator's own token: it may write only in tenant namespaces, Tenants, tenant Namespaces, its own Leases and Events", func() {
+	check("SILO-OP-3", "the operator's own token: it may write only in tenant namespaces, Silo's kinds, tenant Namespaces, its own Leases and ControllerRevisions, and Events", func() {
 		op := operatorIdentity(p)
 		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: p + "stolen", Namespace: metav1.NamespaceDefault}}
 		expectPolicyRefusal(op.Create(ctx, s, client.DryRunAll), "silo-operator-scope",
@@ -142,9 +143,17 @@ func ownersAndOperatorChecks(p string) {
 			expectPolicyRefusal(op.Create(ctx, lease, client.DryRunAll), "silo-operator-scope", "may not create leases in namespace default")
 		}
 
+		revision := &appsv1.ControllerRevision{
+			ObjectMeta: metav1.ObjectMeta{Name: p + "class-1", Namespace: metav1.NamespaceDefault},
+			Data:       runtime.RawExtension{Raw: []byte(`{}`)}, Revision: 1,
+		}
+		expectPolicyRefusal(op.Create(ctx, revision, client.DryRunAll), "silo-operator-scope", "may not create controllerrevisions in namespace default")
+
 		// What it does for a living is still allowed.
 		s.Namespace = nsB
 		Expect(op.Create(ctx, s, client.DryRunAll)).To(Succeed())
+		revision.Namespace = operatorNamespace()
+		Expect(op.Create(ctx, revision, client.DryRunAll)).To(Succeed(), "TenantClass revisions live in the operator's namespace")
 		lease.Namespace = operatorNamespace()
 		Expect(op.Create(ctx, lease, client.DryRunAll)).To(Succeed())
 		ev := &eventsv1.Event{

@@ -10,7 +10,6 @@ import (
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -179,22 +178,28 @@ var _ = Describe("The metrics endpoint", func() {
 		}).Should(Succeed())
 	})
 
-	It("counts failed passes by reason", func() {
-		name := uniqueName("metrics-conflict")
-		reason := map[string]string{"reason": silov1.NamespaceConflictReason}
+	It("counts failed passes by the API server's reason", func() {
+		t := createTenant(newTenant(uniqueName("metrics-refused")))
+		ns := controllers.NamespaceFor(t)
+		refuseInNamespace("test-refuse-quota", "", "resourcequotas", ns, func() error {
+			q := &corev1.ResourceQuota{}
+			if err := get(q, ns, controllers.QuotaName); err != nil {
+				return err
+			}
+			return k8s.Update(ctx, q, client.DryRunAll)
+		})
+		// A policy's refusal is the API server's Invalid.
+		reason := map[string]string{"reason": "Invalid"}
 		var before float64
 		Eventually(func(g Gomega) { before, _ = sample(scrape(g), "silo_reconcile_errors_total", reason) }).Should(Succeed())
 
-		Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: controllers.NamespacePrefix + name}})).To(Succeed())
-		t := newTenant(name)
-		Expect(k8s.Create(ctx, t)).To(Succeed())
-		DeferCleanup(func() { Expect(client.IgnoreNotFound(k8s.Delete(ctx, t))).To(Succeed()) })
+		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.Quota.CPU = ptr.To(resource.MustParse("3")) })
 		Eventually(func(g Gomega) {
 			fams := scrape(g)
 			v, _ := sample(fams, "silo_reconcile_errors_total", reason)
 			g.Expect(v).To(BeNumerically(">", before))
-			v, _ = sample(fams, "silo_tenant_phase", map[string]string{"tenant": name, "phase": "Degraded"})
-			g.Expect(v).To(Equal(1.0))
+			v, _ = sample(fams, "silo_tenant_spec_unobserved", map[string]string{"tenant": t.Name})
+			g.Expect(v).To(Equal(1.0), "the refused spec is not reconciled")
 		}).Should(Succeed())
 	})
 })
