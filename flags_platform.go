@@ -13,12 +13,7 @@ import (
 func bindPlatformFlags(fs *flag.FlagSet, p *controllers.Platform) func() error {
 	list := func(name string, dst *[]string, usage string) {
 		fs.Func(name, usage+fmt.Sprintf(" (comma-separated; default %q)", strings.Join(*dst, ",")), func(v string) error {
-			*dst = nil
-			for _, e := range strings.Split(v, ",") {
-				if e = strings.TrimSpace(e); e != "" {
-					*dst = append(*dst, e)
-				}
-			}
+			*dst = controllers.SplitList(v)
 			return nil
 		})
 	}

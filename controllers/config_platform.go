@@ -108,7 +108,7 @@ func (p *Platform) Validate() error {
 	}
 	for _, what := range sortedKeys(keyLists) {
 		for _, k := range keyLists[what] {
-			if err := validKey(k); err != nil {
+			if err := validKeyOrPrefix(k); err != nil {
 				errs = append(errs, fmt.Errorf("%s %q: %w", what, k, err))
 			} else if reservedKey(k) {
 				errs = append(errs, fmt.Errorf("%s %q: silo.dev/, kubernetes.io/ and k8s.io/ keys are Silo's and "+
@@ -202,21 +202,6 @@ func ParseGatewayRef(s string) (GatewayRef, error) {
 		ref.SectionName = parts[2]
 	}
 	return ref, nil
-}
-
-// validKey accepts a label-style key (example.com/name) or a prefix of keys ending
-// in "/" (example.com/).
-func validKey(k string) error {
-	if domain, ok := strings.CutSuffix(k, "/"); ok {
-		if msgs := validation.IsDNS1123Subdomain(domain); len(msgs) > 0 {
-			return fmt.Errorf("a prefix must be a DNS domain followed by \"/\", such as example.com/: %s", strings.Join(msgs, "; "))
-		}
-		return nil
-	}
-	if msgs := validation.IsQualifiedName(k); len(msgs) > 0 {
-		return fmt.Errorf("want a key such as example.com/name, or a prefix such as example.com/: %s", strings.Join(msgs, "; "))
-	}
-	return nil
 }
 
 // reservedKey reports a key (or prefix) in Silo's or Kubernetes' own domains.

@@ -8,7 +8,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -75,17 +74,5 @@ func pullSecretNames(obj client.Object) []string {
 // tenantsForPullSecret maps a Secret in the operator's namespace to the Tenants that
 // pull with it, so a changed, relabelled or deleted credential reaches their copies.
 func (r *TenantReconciler) tenantsForPullSecret(ctx context.Context, obj client.Object) []reconcile.Request {
-	if obj.GetNamespace() != r.Config.OperatorNamespace {
-		return nil
-	}
-	list := &silov1.TenantList{}
-	if err := r.List(ctx, list, client.MatchingFields{pullSecretIndex: obj.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing Tenants that use a pull Secret", "secret", klog.KObj(obj))
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for i := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-	}
-	return reqs
+	return r.tenantsUsingSecret(ctx, obj, pullSecretIndex)
 }

@@ -238,12 +238,18 @@ func externalSecretNames(obj client.Object) []string {
 // tenantsForExternalSecret maps a Secret in the operator's namespace to the Tenants
 // that use it as an external service's settings.
 func (r *TenantReconciler) tenantsForExternalSecret(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.tenantsUsingSecret(ctx, obj, externalSecretIndex)
+}
+
+// tenantsUsingSecret maps a Secret in the operator's namespace to the Tenants that
+// name it, by a Tenant index of Secret names.
+func (r *TenantReconciler) tenantsUsingSecret(ctx context.Context, obj client.Object, index string) []reconcile.Request {
 	if obj.GetNamespace() != r.Config.OperatorNamespace {
 		return nil
 	}
 	list := &silov1.TenantList{}
-	if err := r.List(ctx, list, client.MatchingFields{externalSecretIndex: obj.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing Tenants that use an external Secret", "secret", klog.KObj(obj))
+	if err := r.List(ctx, list, client.MatchingFields{index: obj.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing Tenants that use a Secret", "index", index, "secret", klog.KObj(obj))
 		return nil
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))
