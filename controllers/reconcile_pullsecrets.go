@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -32,14 +31,13 @@ func (r *TenantReconciler) readPullSecrets(ctx context.Context, bc *buildContext
 	ns := r.Config.OperatorNamespace
 	var problems []string
 	for _, ref := range t.Spec.ImagePullSecrets {
-		s := &corev1.Secret{}
-		err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: ref.Name}, s)
+		s, labels, err := r.readOperatorSecret(ctx, t, ref.Name)
 		switch {
-		case apierrors.IsNotFound(err):
-			problems = append(problems, fmt.Sprintf("the pull Secret %s/%s is missing", ns, ref.Name))
 		case err != nil:
 			return fmt.Errorf("reading pull Secret %s/%s of %s: %w", ns, ref.Name, klog.KObj(t), err)
-		case s.Labels[silov1.TenantLabel] != t.Name:
+		case s == nil && labels == nil:
+			problems = append(problems, fmt.Sprintf("the pull Secret %s/%s is missing", ns, ref.Name))
+		case s == nil:
 			problems = append(problems, fmt.Sprintf("the pull Secret %s/%s is not labelled %s=%s",
 				ns, ref.Name, silov1.TenantLabel, t.Name))
 		case s.Type != corev1.SecretTypeDockerConfigJson || len(s.Data[corev1.DockerConfigJsonKey]) == 0:

@@ -115,9 +115,7 @@ var _ = Describe("Image pull Secrets", func() {
 		Eventually(func(g Gomega) {
 			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), t)).To(Succeed())
 			g.Expect(readyCondition(t).Reason).To(Equal(silov1.PullSecretUnavailableReason))
-			// The operator caches only the Secrets labelled for a tenant, so an
-			// unlabelled one reads as missing.
-			g.Expect(readyCondition(t).Message).To(ContainSubstring("the pull Secret " + opConfig.OperatorNamespace + "/" + src.Name))
+			g.Expect(readyCondition(t).Message).To(ContainSubstring("is not labelled silo.dev/tenant=" + name))
 		}).Should(Succeed())
 	})
 
