@@ -19,10 +19,17 @@ $(CONTROLLER_GEN): go.mod
 	@mkdir -p bin
 	go build -o $@ sigs.k8s.io/controller-tools/cmd/controller-gen
 
+# The PodMonitor CRD the tests serve (config/crd/external), generated from the pinned
+# prometheus-operator types, whose module ships none.
+PODMONITOR_TMP := $(CURDIR)/bin/podmonitor-crd
+
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Regenerate the CRD and RBAC manifests, and copy them into the chart.
 	$(CONTROLLER_GEN) crd rbac:roleName=silo-manager paths=./api/... paths=./controllers/... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) crd paths=github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1 \
+		output:crd:artifacts:config=$(PODMONITOR_TMP)
+	@mv $(PODMONITOR_TMP)/monitoring.coreos.com_podmonitors.yaml config/crd/external/ && rm -rf $(PODMONITOR_TMP)
 	@if [ -d charts/silo ]; then mkdir -p charts/silo/crds && rm -f charts/silo/crds/*.yaml && cp config/crd/bases/*.yaml charts/silo/crds/; fi
 	@if [ -d charts/silo ]; then mkdir -p charts/silo/files/policies && rm -f charts/silo/files/policies/*.yaml && \
 		for f in config/policies/*.yaml; do [ -f "$$f" ] && [ "$${f##*/}" != kustomization.yaml ] && cp "$$f" charts/silo/files/policies/; done; true; fi

@@ -33,6 +33,7 @@ func main() {
 
 func run() error {
 	cfg := controllers.DefaultConfig()
+	platformFlagsDone := bindPlatformFlags(flag.CommandLine, &cfg.Platform)
 	var (
 		metricsAddr, probeAddr string
 		metricsSecure          bool
@@ -79,6 +80,9 @@ func run() error {
 	zapOpts := zap.Options{TimeEncoder: zapcore.RFC3339TimeEncoder}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if err := platformFlagsDone(); err != nil {
+		return err
+	}
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	classes, err := controllers.ParseRegionStorageClasses(regionClasses)

@@ -29,6 +29,12 @@ type buildContext struct {
 	// (settingsData). buildWorkloads computes them before it builds the components:
 	// the app's and the workers' pod templates carry their hash.
 	Settings map[string][]byte
+	// ClaimProblems say, by claim name, why a volume claim of the tenant is still
+	// Pending, from its latest events.
+	ClaimProblems map[string]string
+	// PullSecrets are the registry credentials (.dockerconfigjson) of the image pull
+	// Secrets the Tenant may use, by name; a Secret that may not be used has no entry.
+	PullSecrets map[string][]byte
 	// Held are the components whose credentials the reconciler could not read (an
 	// object Silo did not create sits at their name): they are neither built nor
 	// wired into the connection settings, and their children stay as they are.
@@ -77,6 +83,7 @@ var components = []component{
 func buildWorkloads(bc *buildContext) []runtime.ApplyConfiguration {
 	bc = bc.withSettings()
 	objs := []runtime.ApplyConfiguration{buildSettings(bc)}
+	objs = append(objs, buildPullSecrets(bc)...)
 	for i := range components {
 		if c := &components[i]; c.enabled(bc.Tenant) {
 			objs = append(objs, c.desired(bc)...)
@@ -174,9 +181,10 @@ func observeStatefulSet(name string) func(context.Context, client.Reader, *build
 		if err := c.Get(ctx, client.ObjectKey{Namespace: NamespaceFor(bc.Tenant), Name: name}, s); err != nil {
 			return notFoundStatus(name, "StatefulSet", err)
 		}
-		return replicaStatus(name, workloadState{kind: "StatefulSet", specReplicas: s.Spec.Replicas, generation: s.Generation,
+		st := replicaStatus(name, workloadState{kind: "StatefulSet", specReplicas: s.Spec.Replicas, generation: s.Generation,
 			observed: s.Status.ObservedGeneration, updated: s.Status.UpdatedReplicas, ready: s.Status.ReadyReplicas,
-			currentRevision: s.Status.CurrentRevision, updateRevision: s.Status.UpdateRevision}), nil
+			currentRevision: s.Status.CurrentRevision, updateRevision: s.Status.UpdateRevision})
+		return withClaimProblem(st, bc, dataVolume+"-"+name+"-0"), nil
 	}
 }
 
@@ -192,7 +200,7 @@ func observeClaim(name string) func(context.Context, client.Reader, *buildContex
 			if phase == "" {
 				phase = corev1.ClaimPending
 			}
-			return silov1.ComponentStatus{Name: name, Message: fmt.Sprintf("volume claim %s is %s", name, phase)}, nil
+			return silov1.ComponentStatus{Name: name, Message: claimMessage(bc, name, phase)}, nil
 		}
 		return silov1.ComponentStatus{Name: name, Ready: true}, nil
 	}

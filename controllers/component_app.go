@@ -49,14 +49,18 @@ func componentApp() component {
 func buildApp(bc *buildContext) []runtime.ApplyConfiguration {
 	t := bc.Tenant
 	app := t.Spec.App
-	c := customerContainer(bc, AppName, app.Image, app.Command, app.Env, &app.Resources).
-		WithPorts(tcpPort(appPortName, appPort(t))).
-		WithReadinessProbe(corev1ac.Probe().
+	c := withProbes(customerContainer(bc, AppName, app.Image, app.Command, app.Env, &app.Resources).
+		WithPorts(tcpPort(appPortName, appPort(t))),
+		&app.Probes, appPort(t), corev1ac.Probe().
 			WithTCPSocket(corev1ac.TCPSocketAction().WithPort(intstr.FromString(appPortName))))
+	if port, name := metricsPort(t); name == metricsPortName {
+		c.WithPorts(tcpPort(name, port))
+	}
 
 	spec := appsv1ac.DeploymentSpec().
 		WithSelector(selector(t, AppName)).
-		WithTemplate(customerPodTemplate(bc, AppName, c))
+		WithTemplate(withZoneSpread(t, withPodExtras(customerPodTemplate(bc, AppName,
+			withContainerExtras(c, &app.PodExtras, &bc.Config.Platform)), &app.PodExtras, &bc.Config.Platform)))
 	autoscaled := app.Autoscaling != nil && !t.Spec.Suspend
 	if !autoscaled {
 		// With autoscaling the HorizontalPodAutoscaler owns the replica count: Silo
@@ -78,8 +82,13 @@ func buildApp(bc *buildContext) []runtime.ApplyConfiguration {
 				WithSelector(selector(t, AppName)).
 				WithMaxUnavailable(intstr.FromInt32(podDisruptionBudget))))
 	}
-	if app.Ingress != nil {
-		objs = append(objs, buildAppIngress(t))
+	if app.Metrics != nil && bc.Config.Platform.PodMonitors {
+		objs = append(objs, buildAppPodMonitor(t))
+	}
+	if app.Ingress != nil && bc.Config.Platform.Routing == RoutingHTTPRoute {
+		objs = append(objs, buildAppHTTPRoute(t, &bc.Config.Platform))
+	} else if app.Ingress != nil {
+		objs = append(objs, buildAppIngress(t, &bc.Config.Platform))
 	}
 	return objs
 }
@@ -126,8 +135,9 @@ func buildAppAutoscaler(t *silov1.Tenant) *autoscalingv2ac.HorizontalPodAutoscal
 						WithAverageUtilization(target)))))
 }
 
-// buildAppIngress returns the Ingress that exposes the app at its host name.
-func buildAppIngress(t *silov1.Tenant) *networkingv1ac.IngressApplyConfiguration {
+// buildAppIngress returns the Ingress that exposes the app at its host name, with
+// TLS from a cert-manager ClusterIssuer when the Tenant names one the platform allows.
+func buildAppIngress(t *silov1.Tenant, p *Platform) *networkingv1ac.IngressApplyConfiguration {
 	in := t.Spec.App.Ingress
 	spec := networkingv1ac.IngressSpec().
 		WithRules(networkingv1ac.IngressRule().
@@ -143,13 +153,33 @@ func buildAppIngress(t *silov1.Tenant) *networkingv1ac.IngressApplyConfiguration
 	if in.ClassName != "" {
 		spec.WithIngressClassName(in.ClassName)
 	}
-	if in.TLSSecretName != "" {
-		spec.WithTLS(networkingv1ac.IngressTLS().WithHosts(in.Host).WithSecretName(in.TLSSecretName))
+	issued := in.Issuer != "" && p.issuerAllowed(in.Issuer)
+	if secret := tlsSecretName(in); in.TLSSecretName != "" || issued {
+		spec.WithTLS(networkingv1ac.IngressTLS().WithHosts(in.Host).WithSecretName(secret))
 	}
-	return networkingv1ac.Ingress(AppName, NamespaceFor(t)).
+	ing := networkingv1ac.Ingress(AppName, NamespaceFor(t)).
 		WithLabels(componentLabels(t, AppName)).
 		WithOwnerReferences(ownerRef(t)).
 		WithSpec(spec)
+	if issued {
+		ing.WithAnnotations(map[string]string{ClusterIssuerAnnotation: in.Issuer})
+	}
+	return ing
+}
+
+// ClusterIssuerAnnotation asks cert-manager for a certificate from a ClusterIssuer.
+const ClusterIssuerAnnotation = "cert-manager.io/cluster-issuer"
+
+// defaultTLSSecretName is where cert-manager stores the app's certificate when the
+// Tenant names an issuer and no Secret.
+const defaultTLSSecretName = "app-tls"
+
+// tlsSecretName is the Secret of the app's certificate.
+func tlsSecretName(in *silov1.IngressSpec) string {
+	if in.TLSSecretName != "" {
+		return in.TLSSecretName
+	}
+	return defaultTLSSecretName
 }
 
 // customerContainer returns a container running the customer's image (the app or
@@ -183,12 +213,22 @@ func customerPodTemplate(bc *buildContext, component string, c *corev1ac.Contain
 		volumes = append(volumes, corev1ac.Volume().WithName(storageVolume).
 			WithPersistentVolumeClaim(corev1ac.PersistentVolumeClaimVolumeSource().WithClaimName(StorageName)))
 	}
+	annotations := map[string]string{SettingsHashAnnotation: settingsHash(bc.Settings)}
+	var labels map[string]string
+	if pm := bc.Tenant.Spec.PodMetadata; pm != nil {
+		labels = allowedEntries(pm.Labels, bc.Config.Platform.PodLabelKeys)
+		for k, v := range allowedEntries(pm.Annotations, bc.Config.Platform.PodAnnotationKeys) {
+			annotations[k] = v
+		}
+	}
 	return podTemplate(bc.Tenant, bc.Config, podSpec{
-		component:   component,
-		uid:         appUID,
-		annotations: map[string]string{SettingsHashAnnotation: settingsHash(bc.Settings)},
-		containers:  []*corev1ac.ContainerApplyConfiguration{c},
-		volumes:     volumes,
+		component:      component,
+		uid:            appUID,
+		serviceAccount: WorkloadSAName,
+		labels:         labels,
+		annotations:    annotations,
+		containers:     []*corev1ac.ContainerApplyConfiguration{c},
+		volumes:        volumes,
 	})
 }
 
@@ -228,6 +268,13 @@ func envVar(e *corev1.EnvVar) *corev1ac.EnvVarApplyConfiguration {
 				ref.WithDivisor(vf.ResourceFieldRef.Divisor)
 			}
 			src.WithResourceFieldRef(ref)
+		case vf.FileKeyRef != nil:
+			ref := corev1ac.FileKeySelector().WithVolumeName(vf.FileKeyRef.VolumeName).
+				WithPath(vf.FileKeyRef.Path).WithKey(vf.FileKeyRef.Key)
+			if vf.FileKeyRef.Optional != nil {
+				ref.WithOptional(*vf.FileKeyRef.Optional)
+			}
+			src.WithFileKeyRef(ref)
 		}
 		out.WithValueFrom(src)
 	}

@@ -27,8 +27,12 @@ const (
 // podSpec describes one component's pods; podTemplate turns it into a template that
 // passes the restricted Pod Security Standard.
 type podSpec struct {
-	component   string
-	uid         int64
+	component string
+	uid       int64
+	// serviceAccount is the pods' ServiceAccount (the namespace's default when empty).
+	serviceAccount string
+	// labels are more labels of the pods; the component's own win.
+	labels      map[string]string
 	annotations map[string]string
 	containers  []*corev1ac.ContainerApplyConfiguration
 	volumes     []*corev1ac.VolumeApplyConfiguration
@@ -44,7 +48,7 @@ type podSpec struct {
 // the template's labels) are the workload controllers', which a tenant admin may
 // legitimately act on (deleting a pod restarts it).
 func podTemplate(t *silov1.Tenant, cfg *Config, p podSpec) *corev1ac.PodTemplateSpecApplyConfiguration {
-	meta := corev1ac.PodTemplateSpec().WithLabels(selectorLabels(t, p.component))
+	meta := corev1ac.PodTemplateSpec().WithLabels(p.labels).WithLabels(selectorLabels(t, p.component))
 	if len(p.annotations) > 0 {
 		meta.WithAnnotations(p.annotations)
 	}
@@ -61,6 +65,10 @@ func podTemplate(t *silov1.Tenant, cfg *Config, p podSpec) *corev1ac.PodTemplate
 	if len(p.volumes) > 0 {
 		spec.WithVolumes(p.volumes...)
 	}
+	if p.serviceAccount != "" {
+		spec.WithServiceAccountName(p.serviceAccount)
+	}
+	withPullSecrets(t, spec)
 	if class := cfg.Guardrails.DefaultPriorityClass; class != "" {
 		spec.WithPriorityClassName(class)
 	}

@@ -28,14 +28,24 @@ func componentStorage() component {
 }
 
 // buildStorage returns the file storage volume claim. The app's replicas and the
-// workers share it, possibly on different nodes, so it asks for ReadWriteMany.
+// workers share it, possibly on different nodes, so it asks for ReadWriteMany unless
+// the Tenant chooses ReadWriteOnce; its class is the platform's file storage class
+// (of the Tenant's region), which can serve that, not the databases' block class.
 func buildStorage(bc *buildContext) []runtime.ApplyConfiguration {
 	t := bc.Tenant
+	mode := corev1.ReadWriteMany
+	if m := t.Spec.Storage.AccessMode; m != "" {
+		mode = corev1.PersistentVolumeAccessMode(m)
+	}
 	spec := corev1ac.PersistentVolumeClaimSpec().
-		WithAccessModes(corev1.ReadWriteMany).
+		WithAccessModes(mode).
 		WithResources(corev1ac.VolumeResourceRequirements().
 			WithRequests(corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(t.Spec.Storage.Size.String())}))
-	placeClaim(t, bc.Config, spec)
+	if class := bc.Config.Platform.FileStorageClassFor(t.Spec.Placement.Region); class != "" {
+		spec.WithStorageClassName(class)
+	} else {
+		placeClaim(t, bc.Config, spec)
+	}
 	return []runtime.ApplyConfiguration{
 		corev1ac.PersistentVolumeClaim(StorageName, NamespaceFor(t)).
 			WithLabels(componentLabels(t, StorageName)).

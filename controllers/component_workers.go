@@ -31,14 +31,16 @@ func buildWorkers(bc *buildContext) []runtime.ApplyConfiguration {
 	if image == "" {
 		image = t.Spec.App.Image
 	}
-	c := customerContainer(bc, WorkersName, image, w.Command, w.Env, &w.Resources).
-		// Workers serve no port: ready means the process runs, which any image with
-		// a `true` command can show without a shell.
-		WithReadinessProbe(corev1ac.Probe().WithExec(corev1ac.ExecAction().WithCommand("true")))
+	// Workers serve no port: unless told otherwise, ready means the process runs,
+	// which any image with a `true` command can show without a shell. A probe without
+	// a port checks the app's port (the same image may serve health there).
+	c := withProbes(customerContainer(bc, WorkersName, image, w.Command, w.Env, &w.Resources),
+		&w.Probes, appPort(t), corev1ac.Probe().WithExec(corev1ac.ExecAction().WithCommand("true")))
 	return []runtime.ApplyConfiguration{
 		deployment(t, WorkersName, appsv1ac.DeploymentSpec().
 			WithReplicas(workloadReplicas(t, w.Replicas, defaultWorkerReplicas)).
 			WithSelector(selector(t, WorkersName)).
-			WithTemplate(customerPodTemplate(bc, WorkersName, c))),
+			WithTemplate(withPodExtras(customerPodTemplate(bc, WorkersName,
+				withContainerExtras(c, &w.PodExtras, &bc.Config.Platform)), &w.PodExtras, &bc.Config.Platform))),
 	}
 }

@@ -22,6 +22,8 @@ type Config struct {
 	OperatorNamespace string
 	// Images are the pinned default images of managed components.
 	Images Images
+	// Platform are the platform's settings for what a tenant's app may ask for.
+	Platform Platform
 	// RegionStorageClasses maps a region to the StorageClass of its volumes.
 	RegionStorageClasses map[string]string
 	// IngressNamespace is the namespace of the ingress controller allowed to reach apps.
@@ -86,6 +88,7 @@ func DefaultConfig() Config {
 			Postgres: "docker.io/library/postgres:17.5-alpine",
 		},
 		RegionStorageClasses: map[string]string{},
+		Platform:             defaultPlatform(),
 		IngressNamespace:     "ingress-nginx",
 		DNSNamespace:         "kube-system",
 		DefaultQuota: corev1.ResourceList{

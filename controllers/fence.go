@@ -10,6 +10,7 @@ func buildIsolation(bc *buildContext) []runtime.ApplyConfiguration {
 	t, cfg := bc.Tenant, bc.Config
 	objs := []runtime.ApplyConfiguration{
 		buildDefaultServiceAccount(t),
+		buildWorkloadServiceAccount(bc),
 		buildResourceQuota(t, cfg),
 		buildLimitRange(t, cfg),
 	}

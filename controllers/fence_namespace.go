@@ -53,6 +53,7 @@ func buildNamespace(t *silov1.Tenant, cfg *Config) *corev1ac.NamespaceApplyConfi
 	if ing := t.Spec.App.Ingress; ing != nil && ing.Host != "" {
 		annotations[silov1.IngressHostAnnotation] = ing.Host
 	}
+	platformNamespaceAnnotations(&cfg.Platform, annotations)
 	if allowed := allowedImagePrefixes(t, cfg); len(allowed) > 0 {
 		annotations[silov1.AllowedRegistriesAnnotation] = strings.Join(allowed, ",")
 	}

@@ -154,6 +154,7 @@ func TestBuildNamespace(t *testing.T) {
 			tc.tenant(tenant)
 			cfg := DefaultConfig()
 			cfg.Guardrails = Guardrails{}
+			cfg.Platform = Platform{} // the platform's lists for apps on the namespace: TestPlatformListsOnNamespace
 			if tc.config != nil {
 				tc.config(&cfg)
 			}

@@ -84,6 +84,7 @@ func buildNetworkPolicies(t *silov1.Tenant, cfg *Config) []*networkingv1ac.Netwo
 				WithPorts(networkingv1ac.NetworkPolicyPort().
 					WithProtocol(tcp).WithPort(intstr.FromInt32(appPort(t)))))),
 	}
+	policies = append(policies, platformNetworkPolicies(t, cfg, policy)...)
 	if ptr.Deref(t.Spec.Network.AllowInternetEgress, false) {
 		policies = append(policies, policy(NetpolAllowInternet).WithSpec(networkingv1ac.NetworkPolicySpec().
 			WithPodSelector(all).

@@ -51,6 +51,11 @@ var ownerRules = []*rbacv1ac.PolicyRuleApplyConfiguration{
 	rbacv1ac.PolicyRule().WithAPIGroups("rbac.authorization.k8s.io").
 		WithResources("roles", "rolebindings").
 		WithVerbs(verbsAll...),
+	// Routes of their own on Gateway API clusters, held to the tenant's host like
+	// Ingresses (silo-tenant-route-hosts).
+	rbacv1ac.PolicyRule().WithAPIGroups("gateway.networking.k8s.io").
+		WithResources("httproutes", "grpcroutes").
+		WithVerbs(verbsAll...),
 }
 
 // buildOwnerRole returns the Role granted to the tenant's owners.

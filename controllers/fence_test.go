@@ -110,6 +110,7 @@ func TestBuildLimitRange(t *testing.T) {
 func TestBuildNetworkPolicies(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.IngressNamespace = "edge"
+	cfg.Platform = Platform{} // the platform's always-allowed traffic: TestPlatformNetworkPolicies
 	tests := map[string]struct {
 		tenant    *silov1.Tenant
 		wantNames []string

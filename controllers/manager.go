@@ -16,6 +16,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
 
@@ -24,6 +28,8 @@ func NewScheme() *runtime.Scheme {
 	s := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(s))
 	utilruntime.Must(silov1.AddToScheme(s))
+	utilruntime.Must(gatewayv1.Install(s))
+	utilruntime.Must(monitoringv1.AddToScheme(s))
 	return s
 }
 
@@ -39,7 +45,7 @@ func CacheOptions(cfg *Config) cache.Options {
 	byObject[&batchv1.Job{}] = managed
 	byObject[&appsv1.ControllerRevision{}] = cache.ByObject{Label: managed.Label,
 		Namespaces: map[string]cache.Config{cfg.OperatorNamespace: {}}}
-	for _, obj := range ownedTypes() {
+	for _, obj := range cfg.ownedTypes() {
 		byObject[obj] = managed
 		if _, ok := obj.(*corev1.Secret); ok {
 			// Secrets: Silo's own everywhere; in the operator's namespace, where the
@@ -71,6 +77,11 @@ func mustRequirement(key string, op selection.Operator, values ...string) labels
 // same manager main.go does.
 func NewManager(restCfg *rest.Config, cfg Config, opts ctrl.Options, concurrency int) (ctrl.Manager, error) {
 	opts.Scheme = NewScheme()
+	podMonitors, err := servesPodMonitors(restCfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Platform.PodMonitors = podMonitors
 	opts.Cache = CacheOptions(&cfg)
 	mgr, err := ctrl.NewManager(restCfg, opts)
 	if err != nil {

@@ -18,14 +18,15 @@ import (
 // pruneStale deletes children that carry the Tenant's labels but are no longer
 // desired (an Ingress after spec.app.ingress was removed, say). Children are found by
 // label, never by remembered names. Volume claims and Secrets are never pruned: they
-// hold customer data and credentials.
+// hold customer data and credentials. The exception is the copies of image pull
+// Secrets, which are the platform's: one it withdrew must not stay behind.
 func (r *TenantReconciler) pruneStale(ctx context.Context, t *silov1.Tenant, desired map[childKey]bool) error {
-	for _, obj := range ownedTypes() {
+	for _, obj := range r.Config.ownedTypes() {
 		gvk, err := apiutil.GVKForObject(obj, r.Scheme)
 		if err != nil {
 			return err
 		}
-		if isDataKind(gvk.Kind) {
+		if isDataKind(gvk.Kind) && gvk.Kind != "Secret" {
 			continue
 		}
 		// A typed list reads from the informer cache: pruning costs no API request.
@@ -34,7 +35,8 @@ func (r *TenantReconciler) pruneStale(ctx context.Context, t *silov1.Tenant, des
 			return err
 		}
 		for _, item := range items {
-			if desired[childKey{gvk: gvk, name: item.GetName()}] || !item.GetDeletionTimestamp().IsZero() {
+			if desired[childKey{gvk: gvk, name: item.GetName()}] || !item.GetDeletionTimestamp().IsZero() ||
+				(isDataKind(gvk.Kind) && item.GetLabels()[silov1.ComponentLabel] != PullSecretComponent) {
 				continue
 			}
 			if err := r.Delete(ctx, item, client.Preconditions{UID: ptrTo(item.GetUID())}); err != nil && !apierrors.IsNotFound(err) {

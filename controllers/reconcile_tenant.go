@@ -140,12 +140,13 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 		bc.Tenant = bc.Tenant.DeepCopy()
 		bc.Tenant.Spec.Database.Version = keep
 	}
-	// Without every component's settings, the migration's verdict and the database
-	// guard's, the workloads cannot be built right: they stay as they are until those
-	// read again.
-	holdAll := wiringErr != nil || migErr != nil || guardErr != nil
+	needsErr := r.readAppNeeds(ctx, bc, obs)
+	// Without every component's settings, the migration's verdict, the database
+	// guard's and what the app needs, the workloads cannot be built right: they stay
+	// as they are until those read again.
+	holdAll := wiringErr != nil || migErr != nil || guardErr != nil || needsErr != nil
 	workloadErr := r.applyAll(ctx, buildWorkloads(bc), wanted, heldBy(bc.Held, holdAll), obs)
-	errs := []error{fenceErr, wiringErr, migErr, guardErr, workloadErr, r.applyAll(ctx, grant, wanted, nil, obs)}
+	errs := []error{fenceErr, wiringErr, migErr, guardErr, needsErr, workloadErr, r.applyAll(ctx, grant, wanted, nil, obs)}
 	if !holdAll && workloadErr == nil {
 		errs = append(errs, r.resumeAutoscaling(ctx, t))
 	}
@@ -235,16 +236,21 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) e
 		externalSecretIndex, externalSecretNames); err != nil {
 		return fmt.Errorf("indexing Tenants by external Secret: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &silov1.Tenant{},
+		pullSecretIndex, pullSecretNames); err != nil {
+		return fmt.Errorf("indexing Tenants by pull Secret: %w", err)
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&silov1.Tenant{}, builder.WithPredicates()).
 		Named("tenant").
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Owns(&corev1.Namespace{})
-	for _, obj := range ownedTypes() {
+	for _, obj := range r.Config.ownedTypes() {
 		b = b.Owns(obj)
 	}
 	// External service Secrets live in the operator's namespace, owned by nobody.
 	b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForExternalSecret))
+	b = b.Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.tenantsForPullSecret))
 	// Migration Jobs are not pruned with the other children (a failed one is kept),
 	// and a class matters to the Tenants that wait for it.
 	b = b.Owns(&batchv1.Job{}).

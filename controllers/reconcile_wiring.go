@@ -79,35 +79,15 @@ func (r *TenantReconciler) readWiring(ctx context.Context, bc *buildContext, obs
 // Secrets, and what Silo copies, the Tenant's owners can read.
 func (r *TenantReconciler) readExternalSecret(ctx context.Context, t *silov1.Tenant, component, name string, obs *observation) (map[string][]byte, error) {
 	ns := r.Config.OperatorNamespace
-	key := client.ObjectKey{Namespace: ns, Name: name}
-	labels := map[string]string{}
-	s := &corev1.Secret{}
-	switch err := r.Get(ctx, key, s); {
-	case apierrors.IsNotFound(err):
-		// The cache holds only Secrets labelled for some Tenant: look past it, at the
-		// metadata alone, to tell a missing Secret from an unlabelled one.
-		m := &metav1.PartialObjectMetadata{}
-		m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
-		switch err := r.apiReader().Get(ctx, key, m); {
-		case apierrors.IsNotFound(err):
-			obs.block(silov1.ExternalSecretMissingReason, fmt.Sprintf("the Secret %s/%s of the external %s is missing: "+
-				"create it in the operator's namespace with the service's connection settings as keys (for example DATABASE_URL), "+
-				"labelled %s=%s", ns, name, component, silov1.TenantLabel, t.Name))
-			return nil, nil
-		case err != nil:
-			return nil, fmt.Errorf("reading Secret %s of the external %s: %w", key, component, err)
-		}
-		labels = m.Labels
-		if labels[silov1.TenantLabel] == t.Name {
-			// Labelled, and the cache has not caught up yet.
-			if err := r.apiReader().Get(ctx, key, s); err != nil {
-				return nil, fmt.Errorf("reading Secret %s of the external %s: %w", key, component, err)
-			}
-		}
+	s, labels, err := r.readOperatorSecret(ctx, t, name)
+	switch {
 	case err != nil:
-		return nil, fmt.Errorf("reading Secret %s of the external %s: %w", key, component, err)
-	default:
-		labels = s.Labels
+		return nil, fmt.Errorf("reading Secret %s/%s of the external %s: %w", ns, name, component, err)
+	case s == nil && labels == nil:
+		obs.block(silov1.ExternalSecretMissingReason, fmt.Sprintf("the Secret %s/%s of the external %s is missing: "+
+			"create it in the operator's namespace with the service's connection settings as keys (for example DATABASE_URL), "+
+			"labelled %s=%s", ns, name, component, silov1.TenantLabel, t.Name))
+		return nil, nil
 	}
 	if owner := labels[silov1.TenantLabel]; owner != t.Name {
 		msg := fmt.Sprintf("the Secret %s/%s of the external %s is not labelled for this Tenant, so Silo does not use it", ns, name, component)
@@ -238,12 +218,18 @@ func externalSecretNames(obj client.Object) []string {
 // tenantsForExternalSecret maps a Secret in the operator's namespace to the Tenants
 // that use it as an external service's settings.
 func (r *TenantReconciler) tenantsForExternalSecret(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.tenantsUsingSecret(ctx, obj, externalSecretIndex)
+}
+
+// tenantsUsingSecret maps a Secret in the operator's namespace to the Tenants that
+// name it, by a Tenant index of Secret names.
+func (r *TenantReconciler) tenantsUsingSecret(ctx context.Context, obj client.Object, index string) []reconcile.Request {
 	if obj.GetNamespace() != r.Config.OperatorNamespace {
 		return nil
 	}
 	list := &silov1.TenantList{}
-	if err := r.List(ctx, list, client.MatchingFields{externalSecretIndex: obj.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing Tenants that use an external Secret", "secret", klog.KObj(obj))
+	if err := r.List(ctx, list, client.MatchingFields{index: obj.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing Tenants that use a Secret", "index", index, "secret", klog.KObj(obj))
 		return nil
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))
@@ -251,4 +237,43 @@ func (r *TenantReconciler) tenantsForExternalSecret(ctx context.Context, obj cli
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
 	return reqs
+}
+
+// readOperatorSecret reads a Secret of the operator's namespace that a Tenant names.
+// It returns the Secret when it is labelled for the Tenant; else its labels only
+// (nil Secret), or neither when it is missing. The cache holds only the Secrets
+// labelled for some Tenant: an unlabelled one is looked up past it, metadata alone,
+// to tell it from a missing one.
+func (r *TenantReconciler) readOperatorSecret(ctx context.Context, t *silov1.Tenant, name string) (*corev1.Secret, map[string]string, error) {
+	key := client.ObjectKey{Namespace: r.Config.OperatorNamespace, Name: name}
+	s := &corev1.Secret{}
+	switch err := r.Get(ctx, key, s); {
+	case err == nil:
+		if s.Labels[silov1.TenantLabel] != t.Name {
+			return nil, map[string]string{silov1.TenantLabel: s.Labels[silov1.TenantLabel]}, nil
+		}
+		return s, s.Labels, nil
+	case !apierrors.IsNotFound(err):
+		return nil, nil, err
+	}
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	switch err := r.apiReader().Get(ctx, key, m); {
+	case apierrors.IsNotFound(err):
+		return nil, nil, nil
+	case err != nil:
+		return nil, nil, err
+	}
+	labels := m.Labels
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	if labels[silov1.TenantLabel] != t.Name {
+		return nil, labels, nil
+	}
+	// Labelled, and the cache has not caught up yet.
+	if err := r.apiReader().Get(ctx, key, s); err != nil {
+		return nil, nil, err
+	}
+	return s, labels, nil
 }

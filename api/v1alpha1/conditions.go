@@ -109,3 +109,15 @@ const (
 	// reads it. Its value is the revision, then "@" and the time it was set (RFC 3339).
 	TargetRevisionAnnotation = "silo.dev/target-revision"
 )
+
+// Reasons of what a real app needs.
+const (
+	// PullSecretUnavailableReason: an image pull Secret the Tenant names is missing
+	// from the operator's namespace, not labelled for the Tenant, or not a registry
+	// credential; it is not copied, and the message names it.
+	PullSecretUnavailableReason = "PullSecretUnavailable"
+	// NotAllowedByPlatformReason: the Tenant asks for something the platform's
+	// settings do not allow (an annotation key, a ClusterIssuer, a volume kind); that
+	// part is left out, and the message names it.
+	NotAllowedByPlatformReason = "NotAllowedByPlatform"
+)

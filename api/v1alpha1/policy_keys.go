@@ -21,6 +21,17 @@ const (
 	// IngressHostAnnotation on a tenant namespace is the Tenant's app.ingress.host:
 	// Ingresses in the namespace may claim that host and its subdomains only.
 	IngressHostAnnotation = "silo.dev/ingress-host"
+	// ServiceAccountKeysAnnotation on a tenant namespace lists, comma-separated, the
+	// ServiceAccount annotation keys (an entry ending in "/" is a prefix) that only
+	// the operator may set there: the platform's workload identity keys.
+	ServiceAccountKeysAnnotation = "silo.dev/service-account-annotation-keys"
+	// ClusterIssuersAnnotation on a tenant namespace lists, comma-separated, the
+	// cert-manager ClusterIssuers Ingresses there may name; absent, any.
+	ClusterIssuersAnnotation = "silo.dev/cluster-issuers"
+	// VolumeTypesAnnotation on a tenant namespace lists, comma-separated, the volume
+	// kinds pods there may use (configMap, secret, ...); absent, any the Pod Security
+	// level admits.
+	VolumeTypesAnnotation = "silo.dev/volume-types"
 	// AllowedPriorityClassesAnnotation on a tenant namespace lists, comma-separated,
 	// the PriorityClasses pods in it may name besides the cluster's globalDefault
 	// class: the platform's list and the operator's default class of managed workloads.

@@ -102,6 +102,27 @@ type TenantSpec struct {
 	// +optional
 	Storage *StorageSpec `json:"storage,omitempty"`
 
+	// imagePullSecrets name registry credentials for the tenant's images: Secrets of
+	// type kubernetes.io/dockerconfigjson in the operator's namespace, labelled
+	// silo.dev/tenant=<this Tenant's name> (a Secret without that label is never
+	// used). Silo copies each into the tenant namespace under the same name, keeps the
+	// copy in sync, and every pod it manages pulls with them.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=8
+	ImagePullSecrets []PullSecretReference `json:"imagePullSecrets,omitempty"`
+
+	// serviceAccount configures the workload ServiceAccount the app and the workers
+	// run as: its annotations give them a cloud workload identity.
+	// +optional
+	ServiceAccount *ServiceAccountSpec `json:"serviceAccount,omitempty"`
+
+	// podMetadata are labels and annotations for the app's and the workers' pods,
+	// limited to the keys the platform allows.
+	// +optional
+	PodMetadata *PodMetadata `json:"podMetadata,omitempty"`
+
 	// quota caps what the tenant namespace may consume. Unset fields take the
 	// operator's defaults.
 	// +optional
@@ -180,6 +201,8 @@ type Owner struct {
 
 // AppSpec describes the customer-facing app servers.
 // +kubebuilder:validation:XValidation:rule="!has(self.autoscaling) || !has(self.replicas)",message="set either app.replicas or app.autoscaling, not both: with autoscaling the HorizontalPodAutoscaler owns the replica count"
+// +kubebuilder:validation:XValidation:rule="!has(self.livenessProbe) || !has(self.livenessProbe.successThreshold) || self.livenessProbe.successThreshold == 1",message="livenessProbe.successThreshold must be 1: Kubernetes allows no other value for liveness probes"
+// +kubebuilder:validation:XValidation:rule="!has(self.startupProbe) || !has(self.startupProbe.successThreshold) || self.startupProbe.successThreshold == 1",message="startupProbe.successThreshold must be 1: Kubernetes allows no other value for startup probes"
 type AppSpec struct {
 	// image is the app's container image, with a tag or digest. Required unless the
 	// Tenant's class provides it.
@@ -226,6 +249,22 @@ type AppSpec struct {
 	// +optional
 	Ingress *IngressSpec `json:"ingress,omitempty"`
 
+	// The app's readiness, liveness and startup probes.
+	Probes `json:",inline"`
+
+	// The app's envFrom, extra volumes and termination grace period.
+	PodExtras `json:",inline"`
+
+	// metrics, when set, has the app's metrics scraped: a PodMonitor (where the
+	// cluster serves that kind) and the platform's monitoring namespace let in.
+	// +optional
+	Metrics *MetricsSpec `json:"metrics,omitempty"`
+
+	// spreadAcrossZones spreads the app's replicas evenly across the zones
+	// (topology.kubernetes.io/zone): ScheduleAnyway prefers it, DoNotSchedule
+	// requires it (a replica waits rather than crowd a zone). Unset: no spread.
+	// +optional
+	SpreadAcrossZones ZoneSpread `json:"spreadAcrossZones,omitempty"`
 	// migration, when set, runs a command as a Job with the new image (and the
 	// Tenant's connection settings) before the app and the workers move to a new
 	// image; they move only when the Job succeeded.
@@ -283,13 +322,24 @@ type IngressSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	ClassName string `json:"className,omitempty"`
-	// tlsSecretName is a Secret in the tenant namespace holding the certificate for host.
+	// tlsSecretName is a Secret in the tenant namespace holding the certificate for
+	// host; with issuer, where cert-manager stores the certificate (default app-tls).
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
 	TLSSecretName string `json:"tlsSecretName,omitempty"`
+	// issuer names a cert-manager ClusterIssuer that gets the certificate for host:
+	// the Ingress carries cert-manager.io/cluster-issuer and TLS for host. Any
+	// ClusterIssuer, unless the platform lists the allowed ones
+	// (--allowed-cluster-issuers).
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Issuer string `json:"issuer,omitempty"`
 }
 
 // WorkersSpec describes the background workers.
+// +kubebuilder:validation:XValidation:rule="!has(self.livenessProbe) || !has(self.livenessProbe.successThreshold) || self.livenessProbe.successThreshold == 1",message="livenessProbe.successThreshold must be 1: Kubernetes allows no other value for liveness probes"
+// +kubebuilder:validation:XValidation:rule="!has(self.startupProbe) || !has(self.startupProbe.successThreshold) || self.startupProbe.successThreshold == 1",message="startupProbe.successThreshold must be 1: Kubernetes allows no other value for startup probes"
 type WorkersSpec struct {
 	// image is the workers' image (default: the app image).
 	// +optional
@@ -313,6 +363,12 @@ type WorkersSpec struct {
 	// resources are the worker container's requests and limits.
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty,omitzero"`
+
+	// The workers' readiness, liveness and startup probes.
+	Probes `json:",inline"`
+
+	// The workers' envFrom, extra volumes and termination grace period.
+	PodExtras `json:",inline"`
 }
 
 // ExternalService points a component at a service the platform already runs.
@@ -395,7 +451,7 @@ type DatabaseSpec struct {
 }
 
 // StorageSpec is the tenant's file storage volume.
-//
+// +kubebuilder:validation:XValidation:rule="(has(self.accessMode) ? self.accessMode : 'ReadWriteMany') == (has(oldSelf.accessMode) ? oldSelf.accessMode : 'ReadWriteMany')",message="storage.accessMode cannot change once the volume exists: a claim's access modes are fixed; create a new Tenant, or remove storage (the claim is kept) and copy the data"
 // +kubebuilder:validation:XValidation:rule="quantity(string(self.size)).compareTo(quantity(string(oldSelf.size))) >= 0",messageExpression="'storage.size cannot shrink from ' + string(oldSelf.size) + ' to ' + string(self.size) + ': a volume can grow but never shrink; set it to ' + string(oldSelf.size) + ' or more'"
 type StorageSpec struct {
 	// size is the size of the volume mounted at /data. It can grow (when the
@@ -403,6 +459,14 @@ type StorageSpec struct {
 	// +required
 	// +kubebuilder:validation:XValidation:rule="quantity(string(self)).isGreaterThan(quantity('0'))",message="storage.size must be a positive quantity such as \"20Gi\""
 	Size resource.Quantity `json:"size"`
+	// accessMode is how the volume may be mounted: ReadWriteMany (the default: the
+	// app's replicas and the workers share it from any node; needs a file storage
+	// class such as EFS, Filestore or Azure Files) or ReadWriteOnce (one node at a
+	// time: block storage works, and every pod that mounts it runs on that node).
+	// It cannot change once the volume exists.
+	// +optional
+	// +kubebuilder:validation:Enum=ReadWriteMany;ReadWriteOnce
+	AccessMode string `json:"accessMode,omitempty"`
 }
 
 // QuotaSpec caps what the tenant namespace may consume. Unset fields take the
@@ -508,6 +572,14 @@ type NetworkSpec struct {
 	// override a class that sets it to true.
 	// +optional
 	AllowInternetEgress *bool `json:"allowInternetEgress,omitempty"`
+	// egress allows the tenant's pods to reach these address ranges (private ones
+	// included, unlike allowInternetEgress) on these ports: a managed database on a
+	// private address, say. The cluster's own networks (operator setting
+	// --cluster-cidrs) stay closed inside them.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	Egress []EgressRule `json:"egress,omitempty"`
 }
 
 // PlacementSpec pins the tenant to a region.

@@ -122,6 +122,7 @@ func startEnvtest() {
 	Expect(err).NotTo(HaveOccurred())
 	adminCfg, admin = env.Config, env.Client
 	Expect(env.InstallPolicies(ctx, testenv.PoliciesDir())).To(Succeed())
+	configureAppPlatform(&opConfig.Platform)
 	operator, err = env.StartOperator(ctx, opConfig, 2)
 	Expect(err).NotTo(HaveOccurred())
 }

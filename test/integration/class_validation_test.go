@@ -142,6 +142,7 @@ var _ = Describe("Database version guard", func() {
 
 var _ = Describe("The samples in config/samples", func() {
 	It("are valid Tenants and TenantClasses", func() {
+		ensureOperatorNamespace() // where the samples' Secrets live
 		files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "config", "samples", "*.yaml"))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(files).NotTo(BeEmpty())

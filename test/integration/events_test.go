@@ -43,7 +43,7 @@ var _ = Describe("A Tenant's events", func() {
 		ns := controllers.NamespaceFor(t)
 		Eventually(func(g Gomega) {
 			g.Expect(tenantEvents(g, t)).To(Equal([]string{"Normal Created"}))
-			g.Expect(eventNote(g, t, "Created")).To(MatchRegexp(`^created \d+ children: Namespace, ServiceAccount, ResourceQuota, LimitRange, NetworkPolicy \(4\)`))
+			g.Expect(eventNote(g, t, "Created")).To(MatchRegexp(`^created \d+ children: Namespace, ServiceAccount \(2\), ResourceQuota, LimitRange, NetworkPolicy \(5\)`))
 		}).Should(Succeed())
 
 		t = waitSettled(t.Name)

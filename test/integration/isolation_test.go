@@ -85,7 +85,7 @@ var _ = Describe("A Tenant's isolated namespace", func() {
 			names = append(names, p.Name)
 		}
 		Expect(names).To(ConsistOf(controllers.NetpolDefaultDeny, controllers.NetpolAllowNamespace,
-			controllers.NetpolAllowDNS, controllers.NetpolAllowIngress))
+			controllers.NetpolAllowDNS, controllers.NetpolAllowDNSCache, controllers.NetpolAllowIngress))
 		deny := &networkingv1.NetworkPolicy{}
 		Expect(get(deny, ns, controllers.NetpolDefaultDeny)).To(Succeed())
 		Expect(deny.Spec.PodSelector.MatchLabels).To(BeEmpty())

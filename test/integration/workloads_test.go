@@ -41,7 +41,8 @@ var _ = Describe("A full Tenant's workloads", func() {
 		sort.Strings(lines)
 		GinkgoWriter.Printf("objects of one full Tenant: %s\n", strings.Join(lines, " "))
 		Expect(counts).To(Equal(map[string]int{
-			"Namespace": 1, "ServiceAccount": 1, "ResourceQuota": 1, "LimitRange": 1, "NetworkPolicy": 4, "Role": 1,
+			"Namespace": 1, "ServiceAccount": 2, // default, tenant-workload
+			"ResourceQuota": 1, "LimitRange": 1, "NetworkPolicy": 5, "Role": 1,
 			"Deployment":              3, // app, workers, cache
 			"StatefulSet":             2, // queue, database
 			"Service":                 4, // app, queue, cache, database
@@ -168,7 +169,7 @@ var _ = Describe("A full Tenant's workloads", func() {
 
 	It("writes nothing when the unchanged Tenant is reconciled again", func() {
 		before := managedObjects(t)
-		Expect(before).To(HaveLen(26))
+		Expect(before).To(HaveLen(28))
 		// Wait for the operator to go quiet on this Tenant. Writes are counted for this
 		// Tenant only: other specs' Tenants and classes may still be settling.
 		Consistently(func() int { return tenantWrites(t) }).WithTimeout(time.Second).Should(Equal(tenantWrites(t)))

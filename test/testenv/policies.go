@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
@@ -144,9 +145,15 @@ func createProbeObjects(ctx context.Context, c client.Client) error {
 				silov1.NamespaceNodePoolLabel: "probe-pool",
 			},
 			Annotations: map[string]string{
-				silov1.AllowedRegistriesAnnotation: "probe.invalid/",
-				silov1.IngressHostAnnotation:       probeHost,
-				silov1.IngressClassAnnotation:      probeIngressClass,
+				silov1.AllowedRegistriesAnnotation:  "probe.invalid/",
+				silov1.IngressHostAnnotation:        probeHost,
+				silov1.IngressClassAnnotation:       probeIngressClass,
+				silov1.ServiceAccountKeysAnnotation: "eks.amazonaws.com/role-arn",
+				silov1.ClusterIssuersAnnotation:     "probe-issuer",
+				silov1.VolumeTypesAnnotation:        "configMap",
+				// cert-manager's annotations pass silo-tenant-ingress-annotations, so the
+				// cluster issuers' probe is refused by that policy alone.
+				silov1.AllowedIngressAnnotationsAnnotation: "cert-manager.io/",
 			},
 		}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
@@ -324,6 +331,29 @@ var probes = map[string]func(context.Context, client.Client) error{
 	"silo-tenant-image-registries": func(ctx context.Context, c client.Client) error {
 		pod := probePod()
 		pod.Spec.Containers[0].Image = "elsewhere.invalid/app:1"
+		return c.Create(ctx, pod, dryRun)
+	},
+	"silo-tenant-service-accounts": func(ctx context.Context, c client.Client) error {
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: probeName,
+			Annotations: map[string]string{"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/probe"}}}
+		return c.Create(ctx, sa, dryRun)
+	},
+	"silo-tenant-cluster-issuers": func(ctx context.Context, c client.Client) error {
+		ing := probeIngress(probeName)
+		ing.Annotations = map[string]string{"cert-manager.io/cluster-issuer": "another-issuer"}
+		return c.Create(ctx, ing, dryRun)
+	},
+	"silo-tenant-route-hosts": func(ctx context.Context, c client.Client) error {
+		route := &gatewayv1.HTTPRoute{
+			ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: probeName},
+			Spec:       gatewayv1.HTTPRouteSpec{Hostnames: []gatewayv1.Hostname{"elsewhere.invalid"}},
+		}
+		return c.Create(ctx, route, dryRun)
+	},
+	"silo-tenant-volumes": func(ctx context.Context, c client.Client) error {
+		pod := probePod()
+		pod.Spec.Volumes = []corev1.Volume{{Name: "share", VolumeSource: corev1.VolumeSource{
+			NFS: &corev1.NFSVolumeSource{Server: "198.51.100.7", Path: "/export"}}}}
 		return c.Create(ctx, pod, dryRun)
 	},
 	"silo-tenant-placement": func(ctx context.Context, c client.Client) error {

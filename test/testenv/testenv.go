@@ -58,8 +58,17 @@ func Start(opts ...Option) (*Env, error) {
 		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run the tests with `make test`, " +
 			"or export KUBEBUILDER_ASSETS=$(hack/k8s-binaries.sh test)")
 	}
+	gatewayCRDs, err := GatewayAPICRDPaths()
+	if err != nil {
+		return nil, err
+	}
 	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
+		// Silo's CRDs, the Gateway API's that tenants' routes use, and the PodMonitor
+		// kind of the Prometheus Operator.
+		CRDDirectoryPaths: append([]string{
+			filepath.Join(RepoRoot(), "config", "crd", "bases"),
+			filepath.Join(RepoRoot(), "config", "crd", "external"),
+		}, gatewayCRDs...),
 		ErrorIfCRDPathMissing: true,
 		// envtest's 20 s default is too short for a loaded two-core machine.
 		ControlPlaneStartTimeout: 2 * time.Minute,
