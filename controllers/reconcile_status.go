@@ -51,6 +51,10 @@ type observation struct {
 	class, classRevision string
 	// workloadsWritten are the Deployments and StatefulSets the pass wrote.
 	workloadsWritten map[string]bool
+	// credentials and export are the rotations' and the export's status, when the
+	// pass looked at them (nil keeps what the last pass wrote).
+	credentials *silov1.CredentialsStatus
+	export      *silov1.ExportStatus
 }
 
 // blockage is a problem shown in the Degraded condition.
@@ -249,6 +253,13 @@ func computeStatus(t *silov1.Tenant, obs *observation, reconcileErr error) silov
 		st.ObservedGeneration = t.Generation
 	}
 	st.Class, st.ClassRevision = classStatus(t, obs, reconcileErr)
+	st.Credentials, st.Export = prev.Credentials, prev.Export
+	if obs.credentials != nil {
+		st.Credentials = obs.credentials
+	}
+	if obs.export != nil {
+		st.Export = obs.export
+	}
 	st.Conditions = []metav1.Condition{readyC, progressing, degraded}
 	return st
 }

@@ -2,8 +2,6 @@ package controllers
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -150,28 +148,22 @@ func (r *TenantReconciler) ensureCredentials(ctx context.Context, t *silov1.Tena
 // It creates rather than applies: if another pass created the Secret first, the
 // create fails and that Secret's data is used, so a race never overwrites a password.
 func (r *TenantReconciler) createCredentials(ctx context.Context, t *silov1.Tenant, c *component) (*corev1.Secret, error) {
-	raw := make([]byte, passwordBytes)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, fmt.Errorf("generating a password: %w", err)
+	key := client.ObjectKey{Namespace: NamespaceFor(t), Name: stagingSecretName(c.name)}
+	if err := r.Get(ctx, key, &corev1.Secret{}); !apierrors.IsNotFound(err) {
+		// A rotation is in progress: it puts the credentials back from its staging
+		// Secret, which holds both the old and the new ones. New ones would be wrong.
+		return nil, errors.Join(err, fmt.Errorf("the credentials Secret %s is missing during a rotation of the %s: "+
+			"the rotation puts it back", credentialsSecretName(c.name), c.name))
 	}
-	s := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:      credentialsSecretName(c.name),
-			Namespace: NamespaceFor(t),
-			Labels:    componentLabels(t, c.name),
-			OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: silov1.GroupVersion.String(), Kind: "Tenant", Name: t.Name, UID: t.UID,
-				Controller: ptrTo(true), BlockOwnerDeletion: ptrTo(true),
-			}},
-		},
-		Type:      corev1.SecretTypeOpaque,
-		Immutable: ptrTo(true),
-		Data: map[string][]byte{
-			"username": []byte(c.credentialUser),
-			"password": []byte(hex.EncodeToString(raw)),
-		},
+	password, err := newPassword()
+	if err != nil {
+		return nil, err
 	}
-	err := r.Create(ctx, s, client.FieldOwner(FieldOwner))
+	s := credentialsSecretFor(t, c.name, credentialsSecretName(c.name), map[string][]byte{
+		"username": []byte(c.credentialUser),
+		"password": []byte(password),
+	})
+	err = r.Create(ctx, s, client.FieldOwner(FieldOwner))
 	if apierrors.IsAlreadyExists(err) {
 		// The cache has not seen it yet: read it from the API server.
 		existing := &corev1.Secret{}

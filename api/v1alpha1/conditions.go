@@ -121,3 +121,28 @@ const (
 	// part is left out, and the message names it.
 	NotAllowedByPlatformReason = "NotAllowedByPlatform"
 )
+
+// Reasons, annotations and labels of credential rotation and export.
+const (
+	// RotationRefusedReason: the silo.dev/rotate-credentials annotation names
+	// something Silo cannot rotate (an unknown or external service, the queue); nothing
+	// changes, and the message says what to write instead.
+	RotationRefusedReason = "RotationRefused"
+	// RotationFailedReason: a rotation Job failed; the credentials in use keep working,
+	// and the message names the Job whose logs say why.
+	RotationFailedReason = "RotationFailed"
+
+	// RotateCredentialsAnnotation on a Tenant asks Silo to rotate the credentials of
+	// managed services: a comma list of database and cache, optionally followed by
+	// "@" and any text that makes the value new (database@2027-01). Silo acts once per
+	// value: a value it has already handled does nothing.
+	RotateCredentialsAnnotation = "silo.dev/rotate-credentials"
+	// ExportAnnotation on a Tenant asks Silo for an export of its data under an id:
+	// the claim export-<id> holds it. One export per distinct id.
+	ExportAnnotation = "silo.dev/export"
+	// RotationRequestAnnotation on a rotation's staging Secret and Jobs is the
+	// annotation value they belong to.
+	RotationRequestAnnotation = "silo.dev/rotation-request"
+	// ExportIDLabel on an export claim and Job is the export's id.
+	ExportIDLabel = "silo.dev/export-id"
+)

@@ -686,6 +686,13 @@ type TenantStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	ClassRevision string `json:"classRevision,omitempty"`
+	// credentials reports the rotations of the managed services' credentials
+	// (annotation silo.dev/rotate-credentials).
+	// +optional
+	Credentials *CredentialsStatus `json:"credentials,omitempty"`
+	// export reports the latest export of the Tenant's data (annotation silo.dev/export).
+	// +optional
+	Export *ExportStatus `json:"export,omitempty"`
 }
 
 // TenantList is a list of Tenants.

@@ -1,0 +1,212 @@
+package controllers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	batchv1ac "k8s.io/client-go/applyconfigurations/batch/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+)
+
+// RotationComponent labels the credential rotation Jobs and their pods.
+const RotationComponent = "rotation"
+
+// Keys of a rotation's staging Secret: the new credentials, and the ones in use when
+// the rotation started.
+const (
+	previousUserKey     = "previous-username"
+	previousPasswordKey = "previous-password"
+)
+
+// Rotation Jobs: a few retries (every script is idempotent), a deadline, and a day
+// for a person to read a failed one's logs.
+const (
+	rotationBackoffLimit int32 = 3
+	rotationDeadline     int64 = 300
+	jobTTLSeconds        int32 = 86400
+)
+
+// jobResources are the requests and limits of the data Jobs' containers: a client
+// that sends a few commands fits in far less than any LimitRange default.
+var jobResources = corev1.ResourceRequirements{
+	Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")},
+	Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("200m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+}
+
+// rotationStep names the two Jobs of a rotation.
+type rotationStep string
+
+const (
+	// applyStep gives the running service the new credentials beside the old ones.
+	applyStep rotationStep = "apply"
+	// retireStep takes the old credentials away once nothing uses them.
+	retireStep rotationStep = "retire"
+)
+
+// rotator describes, as data, how one managed service's credentials are rotated with
+// the service's own client: each script runs in the service's image, with the staging
+// Secret's keys as PREVIOUS_USER, PREVIOUS_PASSWORD, NEW_USER and NEW_PASSWORD.
+type rotator struct {
+	service *managedService
+	// newUser returns the login of the new credentials from the one in use.
+	newUser func(current string) string
+	// env are the variables that point the client at the service.
+	env func(t *silov1.Tenant) []corev1.EnvVar
+	// scripts are the shell scripts of each step.
+	scripts map[rotationStep]string
+}
+
+// rotators are the services whose credentials can be rotated, by component name.
+// The queue is not among them: NATS takes its one user and password from flags, so
+// a new password needs a restart of the queue, which is an outage.
+var rotators = map[string]*rotator{
+	DatabaseName: {
+		service: &databaseService,
+		newUser: alternateUser,
+		env: func(t *silov1.Tenant) []corev1.EnvVar {
+			return []corev1.EnvVar{
+				{Name: "PGHOST", Value: fmt.Sprintf("%s.%s.svc", DatabaseName, NamespaceFor(t))},
+				{Name: "PGPORT", Value: strconv.Itoa(int(postgresPort))},
+				{Name: "PGDATABASE", Value: postgresDB},
+				{Name: "PGCONNECT_TIMEOUT", Value: "10"},
+			}
+		},
+		scripts: map[rotationStep]string{applyStep: postgresApplyScript, retireStep: postgresRetireScript},
+	},
+	CacheName: {
+		service: &cacheService,
+		newUser: func(current string) string { return current },
+		env: func(t *silov1.Tenant) []corev1.EnvVar {
+			return []corev1.EnvVar{
+				{Name: "VALKEY_HOST", Value: fmt.Sprintf("%s.%s.svc", CacheName, NamespaceFor(t))},
+				{Name: "VALKEY_PORT", Value: strconv.Itoa(int(valkeyPort))},
+			}
+		},
+		scripts: map[rotationStep]string{applyStep: valkeyApplyScript, retireStep: valkeyRetireScript},
+	},
+}
+
+// alternateUser is the other of the database's two login roles: a PostgreSQL role has
+// one password, so the new password goes to the role the app does not use, and the
+// old role keeps its password until the app has moved.
+func alternateUser(current string) string {
+	if base, ok := strings.CutSuffix(current, "_b"); ok {
+		return base
+	}
+	return current + "_b"
+}
+
+// postgresApplyScript connects with the credentials in use and gives the other login
+// role the new password. A role that is not the database's owner logs in as a member
+// of the owner and takes on its identity (ALTER ROLE ... SET role), so what the app
+// creates is owned by the same role whichever login it uses. The password travels in
+// a session setting, never in the statement text.
+const postgresApplyScript = `set -eu
+export PGUSER="$PREVIOUS_USER" PGPASSWORD="$PREVIOUS_PASSWORD"
+psql -X -q -v ON_ERROR_STOP=1 -v new_user="$NEW_USER" -v new_password="$NEW_PASSWORD" <<'SQL'
+SELECT set_config('silo.new_user', :'new_user', false) AS u, set_config('silo.new_password', :'new_password', false) AS p \gset
+DO $$
+DECLARE
+  u text := current_setting('silo.new_user');
+  owner text := (SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = current_database());
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = u) THEN
+    EXECUTE format('CREATE ROLE %I', u);
+  END IF;
+  EXECUTE format('ALTER ROLE %I WITH LOGIN PASSWORD %L', u, current_setting('silo.new_password'));
+  IF u <> owner THEN
+    EXECUTE format('GRANT %I TO %I', owner, u);
+    EXECUTE format('ALTER ROLE %I SET role = %I', u, owner);
+  END IF;
+END $$;
+SQL
+`
+
+// postgresRetireScript connects with the new credentials and takes the old login
+// role's password away.
+const postgresRetireScript = `set -eu
+export PGUSER="$NEW_USER" PGPASSWORD="$NEW_PASSWORD"
+if [ "$PREVIOUS_USER" != "$NEW_USER" ]; then
+  psql -X -q -v ON_ERROR_STOP=1 -v old_user="$PREVIOUS_USER" -c 'ALTER ROLE :"old_user" WITH PASSWORD NULL'
+fi
+`
+
+// valkeyApplyScript connects with the password in use and gives the default user
+// both passwords (a Valkey user may hold several). resetpass first, so a password of
+// an earlier, failed rotation does not stay valid.
+const valkeyApplyScript = `set -eu
+out=$(valkey-cli -h "$VALKEY_HOST" -p "$VALKEY_PORT" --no-auth-warning -a "$PREVIOUS_PASSWORD" \
+  ACL SETUSER "$NEW_USER" resetpass ">$PREVIOUS_PASSWORD" ">$NEW_PASSWORD")
+[ "$out" = OK ] || { echo "$out" >&2; exit 1; }
+`
+
+// valkeyRetireScript connects with the new password and keeps only it.
+const valkeyRetireScript = `set -eu
+out=$(valkey-cli -h "$VALKEY_HOST" -p "$VALKEY_PORT" --no-auth-warning -a "$NEW_PASSWORD" \
+  ACL SETUSER "$NEW_USER" resetpass ">$NEW_PASSWORD")
+[ "$out" = OK ] || { echo "$out" >&2; exit 1; }
+`
+
+// stagingSecretName names the Secret that holds a rotation's new credentials (and the
+// ones in use when it started) until the rotation is done.
+func stagingSecretName(component string) string { return credentialsSecretName(component) + "-next" }
+
+// shortHash is a short, stable hash of s, for names derived from free text.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:4])
+}
+
+// rotationJobName names the Job of one step of the rotation that request asked for.
+func rotationJobName(component string, step rotationStep, request string) string {
+	return fmt.Sprintf("rotate-%s-%s-%s", component, step, shortHash(request))
+}
+
+// buildRotationJob returns the Job of one step of a rotation: the service's own image
+// and client, the staging Secret's credentials, the Tenant's pod security and
+// placement, small requests, a deadline and a time to live.
+func buildRotationJob(bc *buildContext, component string, step rotationStep, request string) *batchv1ac.JobApplyConfiguration {
+	t := bc.Tenant
+	rot := rotators[component]
+	s := rot.service
+	staging := stagingSecretName(component)
+	c := restrictedContainer(RotationComponent, withTag(s.image(&bc.Config.Images), s.spec(t).version)).
+		WithCommand("/bin/sh", "-c", rot.scripts[step]).
+		WithEnv(corev1ac.EnvVar().WithName("HOME").WithValue(tmpPath)).
+		WithEnv(secretEnv("PREVIOUS_USER", staging, previousUserKey), secretEnv("PREVIOUS_PASSWORD", staging, previousPasswordKey),
+			secretEnv("NEW_USER", staging, "username"), secretEnv("NEW_PASSWORD", staging, "password")).
+		WithVolumeMounts(mount(tmpVolume, tmpPath)).
+		WithResources(resources(&jobResources))
+	for _, e := range rot.env(t) {
+		c.WithEnv(envVar(&e))
+	}
+	return dataJob(bc, rotationJobName(component, step, request), RotationComponent, s.uid, c,
+		[]*corev1ac.VolumeApplyConfiguration{emptyDir(tmpVolume)}, rotationDeadline, rotationBackoffLimit).
+		WithAnnotations(map[string]string{silov1.RotationRequestAnnotation: request})
+}
+
+// dataJob returns a Job of the rotation or the export: one container in a pod of the
+// Tenant's pod security and placement that is never restarted in place, with a
+// deadline, retries and a time to live.
+func dataJob(bc *buildContext, name, component string, uid int64, c *corev1ac.ContainerApplyConfiguration,
+	volumes []*corev1ac.VolumeApplyConfiguration, deadline int64, backoff int32) *batchv1ac.JobApplyConfiguration {
+	t := bc.Tenant
+	tmpl := podTemplate(t, bc.Config, podSpec{component: component, uid: uid,
+		containers: []*corev1ac.ContainerApplyConfiguration{c}, volumes: volumes})
+	tmpl.Spec.WithRestartPolicy(corev1.RestartPolicyNever)
+	return batchv1ac.Job(name, NamespaceFor(t)).
+		WithLabels(componentLabels(t, component)).
+		WithOwnerReferences(ownerRef(t)).
+		WithSpec(batchv1ac.JobSpec().
+			WithBackoffLimit(backoff).
+			WithActiveDeadlineSeconds(deadline).
+			WithTTLSecondsAfterFinished(jobTTLSeconds).
+			WithTemplate(tmpl))
+}
