@@ -27,6 +27,7 @@ func bindPlatformFlags(fs *flag.FlagSet, p *controllers.Platform) func() error {
 	fs.StringVar(&p.DNSCacheIP, "dns-cache-ip", p.DNSCacheIP, "address of the node-local DNS cache every tenant may query (empty: none)")
 	fs.StringVar(&p.MetricsNamespace, "metrics-namespace", p.MetricsNamespace, "namespace of the monitoring system allowed to scrape tenant apps (empty: none)")
 	fs.StringVar(&p.FileStorageClass, "file-storage-class", p.FileStorageClass, "StorageClass of shared file storage volumes (empty: the cluster default)")
+	fs.StringVar(&p.ExportStorageClass, "export-storage-class", p.ExportStorageClass, "StorageClass of export claims (empty: the region's volume class)")
 	var regionFile []string
 	fs.Func("region-file-storage-class", "region=storageclass for shared file storage volumes of Tenants placed in region (repeatable)", func(v string) error {
 		regionFile = append(regionFile, v)

@@ -45,6 +45,11 @@ type Platform struct {
 	// storage of the databases' volumes usually cannot.
 	FileStorageClass         string
 	RegionFileStorageClasses map[string]string
+	// ExportStorageClass is the StorageClass of export claims (annotation
+	// silo.dev/export); empty: the region's class of the database volumes. The
+	// export Job's pod is placed in the Tenant's region, so a class that binds when
+	// the pod is scheduled (WaitForFirstConsumer) provisions the volume there.
+	ExportStorageClass string
 	// VolumeTypes are the kinds of volume (configMap, secret, emptyDir, ...) a
 	// Tenant's extra volumes and tenant admins' pods may use.
 	VolumeTypes []string

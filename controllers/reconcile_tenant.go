@@ -147,7 +147,7 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 	holdAll := wiringErr != nil || migErr != nil || guardErr != nil || needsErr != nil
 	workloadErr := r.applyAll(ctx, buildWorkloads(bc), wanted, heldBy(bc.Held, holdAll), obs)
 	errs := []error{fenceErr, wiringErr, migErr, guardErr, needsErr, workloadErr, r.applyAll(ctx, grant, wanted, nil, obs),
-		r.reconcileRotations(ctx, bc, obs)}
+		r.reconcileRotations(ctx, bc, obs), r.reconcileExport(ctx, bc, obs)}
 	if !holdAll && workloadErr == nil {
 		errs = append(errs, r.resumeAutoscaling(ctx, t))
 	}

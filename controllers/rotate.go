@@ -213,7 +213,7 @@ func (r *TenantReconciler) takeRotationAction(ctx context.Context, bc *buildCont
 			rot.Phase = silov1.RotationRetiring
 			rot.Message = "taking the old password away"
 		}
-		return true, r.startJob(ctx, buildRotationJob(bc, rot.Service, step, rot.Request))
+		return true, r.applyDataChild(ctx, buildRotationJob(bc, rot.Service, step, rot.Request))
 	case rotationRestorePrevious, rotationRestoreNew:
 		user, pass := objs.staging.Data[previousUserKey], objs.staging.Data[previousPasswordKey]
 		if action == rotationRestoreNew {
@@ -419,14 +419,16 @@ func (r *TenantReconciler) deleteSecret(ctx context.Context, s *corev1.Secret) e
 	return nil
 }
 
-// startJob creates a data Job unless it exists (a Job's pod template cannot change).
-func (r *TenantReconciler) startJob(ctx context.Context, job runtime.ApplyConfiguration) error {
-	u, err := withSpecHash(job)
+// applyDataChild applies a Job or a claim of the rotation or the export. It is
+// called only while the Job is absent: a Job, whose pod template cannot change, is
+// never updated.
+func (r *TenantReconciler) applyDataChild(ctx context.Context, obj runtime.ApplyConfiguration) error {
+	u, err := withSpecHash(obj)
 	if err != nil {
 		return err
 	}
 	if _, _, err := r.applier().apply(ctx, u, applyOptions{}); err != nil {
-		return fmt.Errorf("creating Job %s: %w", u.GetName(), err)
+		return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
 	}
 	return nil
 }

@@ -131,6 +131,12 @@ const (
 	// RotationFailedReason: a rotation Job failed; the credentials in use keep working,
 	// and the message names the Job whose logs say why.
 	RotationFailedReason = "RotationFailed"
+	// ExportRefusedReason: the silo.dev/export annotation's id cannot name a claim, or
+	// the Tenant has neither a managed database nor file storage to export.
+	ExportRefusedReason = "ExportRefused"
+	// ExportFailedReason: the export Job failed; the claim is kept, and the message
+	// names the Job whose logs say why.
+	ExportFailedReason = "ExportFailed"
 
 	// RotateCredentialsAnnotation on a Tenant asks Silo to rotate the credentials of
 	// managed services: a comma list of database and cache, optionally followed by

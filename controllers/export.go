@@ -1,0 +1,85 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+)
+
+// Reasons of the export's events (a failure is also the Degraded reason ExportFailed).
+const (
+	ExportStartedEventReason   = "ExportStarted"
+	ExportSucceededEventReason = "ExportSucceeded"
+)
+
+// reconcileExport acts on the silo.dev/export annotation: one export per distinct
+// id. For a new id it creates the claim export-<id> and the Job that fills it, then
+// follows the Job to its end and reports it in status.export. An id already in
+// status does nothing more once its export has finished. A failed export makes the
+// Tenant Degraded (ExportFailed) while the annotation still names it.
+func (r *TenantReconciler) reconcileExport(ctx context.Context, bc *buildContext, obs *observation) error {
+	t := bc.Tenant
+	id := t.Annotations[silov1.ExportAnnotation]
+	if id == "" {
+		return nil
+	}
+	st := t.Status.Export.DeepCopy()
+	if st == nil || st.ID != id {
+		if err := validExportID(t, id); err != nil {
+			obs.block(silov1.ExportRefusedReason, err.Error())
+			return nil
+		}
+		now := r.now()
+		st = &silov1.ExportStatus{ID: id, Phase: silov1.ExportRunning, ClaimName: exportClaimName(id), StartTime: &now}
+	}
+	obs.export = st
+	if st.Phase == silov1.ExportRunning {
+		if err := r.runExport(ctx, bc, st); err != nil {
+			return fmt.Errorf("exporting %s of %s: %w", id, klog.KObj(t), err)
+		}
+	}
+	if st.Phase == silov1.ExportFailed {
+		obs.block(silov1.ExportFailedReason, st.Message)
+	}
+	return nil
+}
+
+// runExport makes sure the claim and the Job exist, and reads the Job's result.
+func (r *TenantReconciler) runExport(ctx context.Context, bc *buildContext, st *silov1.ExportStatus) error {
+	t := bc.Tenant
+	ns := NamespaceFor(t)
+	state, err := r.jobState(ctx, ns, exportClaimName(st.ID))
+	if err != nil {
+		return err
+	}
+	switch state {
+	case jobStateAbsent:
+		if err := r.applyDataChild(ctx, buildExportClaim(bc, st.ID)); err != nil {
+			return err
+		}
+		if err := r.applyDataChild(ctx, buildExportJob(bc, st.ID)); err != nil {
+			return err
+		}
+		ctrl.LoggerFrom(ctx).Info("exporting", "id", st.ID, "claim", st.ClaimName)
+		r.event(t, corev1.EventTypeNormal, ExportStartedEventReason, "Export", "exporting the Tenant's data into the claim %s/%s",
+			ns, st.ClaimName)
+	case jobStateSucceeded:
+		now := r.now()
+		st.Phase, st.CompletionTime, st.Message = silov1.ExportSucceeded, &now, ""
+		r.event(t, corev1.EventTypeNormal, ExportSucceededEventReason, "Export", "the export %s is in the claim %s/%s",
+			st.ID, ns, st.ClaimName)
+	case jobStateFailed:
+		now := r.now()
+		st.Phase, st.CompletionTime = silov1.ExportFailed, &now
+		st.Message = fmt.Sprintf("the export %s failed: see `kubectl logs -n %s job/%s`; the claim %s is kept. "+
+			"Fix the cause, then export again under a new id, or remove the %s annotation",
+			st.ID, ns, exportClaimName(st.ID), st.ClaimName, silov1.ExportAnnotation)
+		r.event(t, corev1.EventTypeWarning, silov1.ExportFailedReason, "Export", "%s", st.Message)
+	}
+	return nil
+}
