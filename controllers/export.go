@@ -5,8 +5,10 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
@@ -19,7 +21,8 @@ const (
 
 // reconcileExport acts on the silo.dev/export annotation: one export per distinct
 // id. For a new id it creates the claim export-<id> and the Job that fills it, then
-// follows the Job to its end and reports it in status.export. An id already in
+// follows the Job to its end, hands the claim over to the namespace, and reports
+// it in status.export. An id already in
 // status does nothing more once its export has finished. A failed export makes the
 // Tenant Degraded (ExportFailed) while the annotation still names it.
 func (r *TenantReconciler) reconcileExport(ctx context.Context, bc *buildContext, obs *observation) error {
@@ -69,17 +72,40 @@ func (r *TenantReconciler) runExport(ctx context.Context, bc *buildContext, st *
 		r.event(t, corev1.EventTypeNormal, ExportStartedEventReason, "Export", "exporting the Tenant's data into the claim %s/%s",
 			ns, st.ClaimName)
 	case jobStateSucceeded:
+		if err := r.releaseExportClaim(ctx, t, st.ClaimName); err != nil {
+			return err
+		}
 		now := r.now()
 		st.Phase, st.CompletionTime, st.Message = silov1.ExportSucceeded, &now, ""
 		r.event(t, corev1.EventTypeNormal, ExportSucceededEventReason, "Export", "the export %s is in the claim %s/%s",
 			st.ID, ns, st.ClaimName)
 	case jobStateFailed:
+		if err := r.releaseExportClaim(ctx, t, st.ClaimName); err != nil {
+			return err
+		}
 		now := r.now()
 		st.Phase, st.CompletionTime = silov1.ExportFailed, &now
 		st.Message = fmt.Sprintf("the export %s failed: see `kubectl logs -n %s job/%s`; the claim %s is kept. "+
 			"Fix the cause, then export again under a new id, or remove the %s annotation",
 			st.ID, ns, exportClaimName(st.ID), st.ClaimName, silov1.ExportAnnotation)
 		r.event(t, corev1.EventTypeWarning, silov1.ExportFailedReason, "Export", "%s", st.Message)
+	}
+	return nil
+}
+
+// releaseExportClaim hands a finished export's claim over to the namespace: without
+// Silo's managed-by label and owner reference, a tenant admin or the platform may
+// copy it out and delete it when done (Silo never deletes it), and it stays when the
+// Tenant is deleted with Retain (it goes with the namespace under Delete). Once
+// released it is no longer in the operator's cache: nothing to do then.
+func (r *TenantReconciler) releaseExportClaim(ctx context.Context, t *silov1.Tenant, name string) error {
+	pvc := &corev1.PersistentVolumeClaim{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: NamespaceFor(t), Name: name}, pvc); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	patch := fmt.Sprintf(`{"metadata":{"labels":{%q:null},"ownerReferences":null}}`, silov1.ManagedByLabel)
+	if err := r.Patch(ctx, pvc, client.RawPatch(types.MergePatchType, []byte(patch)), client.FieldOwner(FieldOwner)); err != nil {
+		return client.IgnoreNotFound(fmt.Errorf("handing over the export claim %s: %w", client.ObjectKeyFromObject(pvc), err))
 	}
 	return nil
 }

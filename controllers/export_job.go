@@ -93,8 +93,8 @@ func exportClaimSize(t *silov1.Tenant) resource.Quantity {
 
 // buildExportClaim returns the claim that holds an export: in the Tenant's
 // namespace, of the platform's export class (or the region's volume class). It is
-// the customer's data: Silo never deletes it (only the namespace's deletion, with
-// deletionPolicy Delete, does).
+// the customer's data: Silo never deletes it, and hands it over once the export
+// has finished (releaseExportClaim).
 func buildExportClaim(bc *buildContext, id string) *corev1ac.PersistentVolumeClaimApplyConfiguration {
 	t := bc.Tenant
 	spec := corev1ac.PersistentVolumeClaimSpec().

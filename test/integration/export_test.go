@@ -50,6 +50,7 @@ var _ = Describe("Export", func() {
 		}).Should(Succeed())
 		claim := &corev1.PersistentVolumeClaim{}
 		Expect(get(claim, ns, "export-2027-01-15")).To(Succeed())
+		Expect(claim.Labels).To(HaveKeyWithValue(silov1.ManagedByLabel, silov1.ManagedByValue), "Silo's while it writes")
 		Expect(ptr.Deref(claim.Spec.StorageClassName, "")).To(Equal("fast-eu"), "the region's class")
 		Expect(claim.Spec.Resources.Requests.Storage().String()).To(Equal("11Gi"))
 
@@ -85,6 +86,9 @@ var _ = Describe("Export", func() {
 			g.Expect(exportOf(g, name)).To(HaveField("Phase", silov1.ExportSucceeded))
 		}, "500ms").Should(Succeed())
 		Expect(get(claim, ns, "export-2027-01-15")).To(Succeed(), "the claim is kept")
+		Expect(claim.Labels).NotTo(HaveKey(silov1.ManagedByLabel), "handed over: the namespace's admins may delete it")
+		Expect(claim.Labels).To(HaveKeyWithValue(silov1.ExportIDLabel, "2027-01-15"))
+		Expect(claim.OwnerReferences).To(BeEmpty(), "it outlives a Tenant deleted with Retain")
 	})
 
 	It("makes the Tenant Degraded when the export Job fails, keeps the claim, and refuses an id that cannot name a claim", func() {
