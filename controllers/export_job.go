@@ -42,7 +42,7 @@ var exportResources = corev1.ResourceRequirements{
 // claim, each under a temporary name first, and last a manifest: an export with a
 // manifest is complete.
 const exportScript = `set -eu
-umask 077
+umask 027
 cd ` + exportPath + `
 rm -f MANIFEST ./*.partial
 if [ -n "${PGHOST:-}" ]; then

@@ -106,8 +106,10 @@ func alternateUser(current string) string {
 // postgresApplyScript connects with the credentials in use and gives the other login
 // role the new password. A role that is not the database's owner logs in as a member
 // of the owner and takes on its identity (ALTER ROLE ... SET role), so what the app
-// creates is owned by the same role whichever login it uses. The password travels in
-// a session setting, never in the statement text.
+// creates is owned by the same role whichever login it uses. The password reaches
+// the DDL through a session setting, so no DDL statement's text (which
+// log_statement=ddl logs) holds it. psql interpolates its variables only in what it
+// reads, never in -c: the scripts send SQL on standard input.
 const postgresApplyScript = `set -eu
 export PGUSER="$PREVIOUS_USER" PGPASSWORD="$PREVIOUS_PASSWORD"
 psql -X -q -v ON_ERROR_STOP=1 -v new_user="$NEW_USER" -v new_password="$NEW_PASSWORD" <<'SQL'
@@ -115,15 +117,15 @@ SELECT set_config('silo.new_user', :'new_user', false) AS u, set_config('silo.ne
 DO $$
 DECLARE
   u text := current_setting('silo.new_user');
-  owner text := (SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = current_database());
+  db_owner text := (SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = current_database());
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = u) THEN
     EXECUTE format('CREATE ROLE %I', u);
   END IF;
   EXECUTE format('ALTER ROLE %I WITH LOGIN PASSWORD %L', u, current_setting('silo.new_password'));
-  IF u <> owner THEN
-    EXECUTE format('GRANT %I TO %I', owner, u);
-    EXECUTE format('ALTER ROLE %I SET role = %I', u, owner);
+  IF u <> db_owner THEN
+    EXECUTE format('GRANT %I TO %I', db_owner, u);
+    EXECUTE format('ALTER ROLE %I SET role = %I', u, db_owner);
   END IF;
 END $$;
 SQL
@@ -134,7 +136,7 @@ SQL
 const postgresRetireScript = `set -eu
 export PGUSER="$NEW_USER" PGPASSWORD="$NEW_PASSWORD"
 if [ "$PREVIOUS_USER" != "$NEW_USER" ]; then
-  psql -X -q -v ON_ERROR_STOP=1 -v old_user="$PREVIOUS_USER" -c 'ALTER ROLE :"old_user" WITH PASSWORD NULL'
+  echo 'ALTER ROLE :"old_user" WITH PASSWORD NULL;' | psql -X -q -v ON_ERROR_STOP=1 -v old_user="$PREVIOUS_USER"
 fi
 `
 
