@@ -51,6 +51,9 @@ var _ = Describe("Validation of what a real app needs", func() {
 		Entry("a pull Secret at the name of the generated credentials", func(t *silov1.Tenant) {
 			t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: "database-credentials"}}
 		}, "imagePullSecrets name connection-settings or *-credentials"),
+		Entry("a pull Secret at the name of a rotation's staging Secret", func(t *silov1.Tenant) {
+			t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: "database-credentials-next"}}
+		}, "imagePullSecrets name connection-settings or *-credentials"),
 		Entry("a pod label that would pass for one of Silo's selectors", func(t *silov1.Tenant) {
 			t.Spec.PodMetadata = &silov1.PodMetadata{Labels: map[string]string{"silo.dev/component": "cache"}}
 		}, "podMetadata.labels cannot set silo.dev/ keys"),
