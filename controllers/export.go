@@ -13,7 +13,8 @@ import (
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
 
-// Reasons of the export's events (a failure is also the Degraded reason ExportFailed).
+// Reasons of the export's events. A failure is the Degraded reason ExportFailed,
+// whose event the status change records.
 const (
 	ExportStartedEventReason   = "ExportStarted"
 	ExportSucceededEventReason = "ExportSucceeded"
@@ -88,7 +89,6 @@ func (r *TenantReconciler) runExport(ctx context.Context, bc *buildContext, st *
 		st.Message = fmt.Sprintf("the export %s failed: see `kubectl logs -n %s job/%s`; the claim %s is kept. "+
 			"Fix the cause, then export again under a new id, or remove the %s annotation",
 			st.ID, ns, exportClaimName(st.ID), st.ClaimName, silov1.ExportAnnotation)
-		r.event(t, corev1.EventTypeWarning, silov1.ExportFailedReason, "Export", "%s", st.Message)
 	}
 	return nil
 }

@@ -23,8 +23,8 @@ import (
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
 
-// Reasons of the rotation's events (a failure is also the Degraded reason
-// RotationFailed).
+// Reasons of the rotation's events. A failure is the Degraded reason RotationFailed,
+// whose event the status change records.
 const (
 	RotationStartedEventReason   = "RotationStarted"
 	RotationSucceededEventReason = "RotationSucceeded"
@@ -246,7 +246,7 @@ func (r *TenantReconciler) takeRotationAction(ctx context.Context, bc *buildCont
 		now := r.now()
 		rot.Phase, rot.CompletionTime = silov1.RotationFailed, &now
 		rot.Message = rotationFailure(t, rot, v)
-		r.event(t, corev1.EventTypeWarning, silov1.RotationFailedReason, "Rotate", "%s", rot.Message)
+		// The Degraded condition it causes records the Warning event (reconcile_events.go).
 		return false, nil
 	}
 	return false, nil
