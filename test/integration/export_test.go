@@ -5,7 +5,6 @@ import (
 	. "github.com/onsi/gomega"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -100,10 +99,8 @@ var _ = Describe("Export", func() {
 
 		annotate(name, silov1.ExportAnnotation, "Not/A/Label")
 		Eventually(func(g Gomega) {
-			tn := &silov1.Tenant{}
-			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, tn)).To(Succeed())
-			g.Expect(meta.FindStatusCondition(tn.Status.Conditions, silov1.DegradedCondition)).To(
-				HaveField("Reason", silov1.ExportRefusedReason))
+			_, d := degradedOf(g, name)
+			g.Expect(d).To(HaveField("Reason", silov1.ExportRefusedReason))
 		}).Should(Succeed())
 		Expect(exportJobs(Default, name)).To(BeEmpty())
 
@@ -114,9 +111,7 @@ var _ = Describe("Export", func() {
 			finishJob(g, &jobs[0], false)
 		}).Should(Succeed())
 		Eventually(func(g Gomega) {
-			tn := &silov1.Tenant{}
-			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, tn)).To(Succeed())
-			d := meta.FindStatusCondition(tn.Status.Conditions, silov1.DegradedCondition)
+			tn, d := degradedOf(g, name)
 			g.Expect(d).To(HaveField("Reason", silov1.ExportFailedReason))
 			g.Expect(d.Message).To(ContainSubstring("kubectl logs -n " + ns + " job/export-first"))
 			g.Expect(exportOf(g, name)).To(HaveField("Phase", silov1.ExportFailed))

@@ -43,6 +43,13 @@ func rotationOf(g Gomega, name, service string) *silov1.CredentialRotation {
 	return nil
 }
 
+// degradedOf reads the Tenant and returns it with its Degraded condition.
+func degradedOf(g Gomega, name string) (*silov1.Tenant, *metav1.Condition) {
+	t := &silov1.Tenant{}
+	g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
+	return t, meta.FindStatusCondition(t.Status.Conditions, silov1.DegradedCondition)
+}
+
 // rotationJobs returns the names of the Tenant's rotation Jobs.
 func rotationJobs(g Gomega, tenant string) []string {
 	jobs := &batchv1.JobList{}
@@ -262,9 +269,7 @@ var _ = Describe("Credential rotation", func() {
 		annotate(name, silov1.RotateCredentialsAnnotation, "cache")
 		finishRotationJob(name, "cache", "apply", "cache", false)
 		Eventually(func(g Gomega) {
-			t := &silov1.Tenant{}
-			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
-			d := meta.FindStatusCondition(t.Status.Conditions, silov1.DegradedCondition)
+			t, d := degradedOf(g, name)
 			g.Expect(d).To(HaveField("Reason", silov1.RotationFailedReason))
 			g.Expect(d.Message).To(ContainSubstring("kubectl logs -n " + ns + " job/rotate-cache-apply-"))
 			g.Expect(rotationOf(g, name, controllers.CacheName)).To(HaveField("Phase", silov1.RotationFailed))
@@ -279,9 +284,8 @@ var _ = Describe("Credential rotation", func() {
 		annotate(name, silov1.RotateCredentialsAnnotation, "cache@2")
 		Eventually(func(g Gomega) {
 			g.Expect(rotationOf(g, name, controllers.CacheName)).To(HaveField("Phase", silov1.RotationApplying))
-			t := &silov1.Tenant{}
-			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
-			g.Expect(meta.IsStatusConditionTrue(t.Status.Conditions, silov1.DegradedCondition)).To(BeFalse())
+			_, d := degradedOf(g, name)
+			g.Expect(d.Status).To(Equal(metav1.ConditionFalse))
 		}).Should(Succeed())
 	})
 
@@ -289,9 +293,7 @@ var _ = Describe("Credential rotation", func() {
 		name := rotationTenant("rotate-refused")
 		annotate(name, silov1.RotateCredentialsAnnotation, "queue")
 		Eventually(func(g Gomega) {
-			t := &silov1.Tenant{}
-			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
-			d := meta.FindStatusCondition(t.Status.Conditions, silov1.DegradedCondition)
+			_, d := degradedOf(g, name)
 			g.Expect(d).To(HaveField("Reason", silov1.RotationRefusedReason))
 			g.Expect(d.Message).To(ContainSubstring("kubectl annotate --overwrite tenant " + name))
 		}).Should(Succeed())
