@@ -15,10 +15,7 @@ import (
 
 // exportJobs returns the Tenant's export Jobs.
 func exportJobs(g Gomega, tenant string) []batchv1.Job {
-	jobs := &batchv1.JobList{}
-	g.Expect(k8s.List(ctx, jobs, client.InNamespace("tenant-"+tenant),
-		client.MatchingLabels{silov1.ComponentLabel: controllers.ExportComponent})).To(Succeed())
-	return jobs.Items
+	return componentJobs(g, tenant, controllers.ExportComponent)
 }
 
 // exportOf returns the Tenant's export status.

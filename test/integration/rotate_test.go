@@ -50,13 +50,18 @@ func degradedOf(g Gomega, name string) (*silov1.Tenant, *metav1.Condition) {
 	return t, meta.FindStatusCondition(t.Status.Conditions, silov1.DegradedCondition)
 }
 
-// rotationJobs returns the names of the Tenant's rotation Jobs.
-func rotationJobs(g Gomega, tenant string) []string {
+// componentJobs returns the Tenant's Jobs of a component.
+func componentJobs(g Gomega, tenant, component string) []batchv1.Job {
 	jobs := &batchv1.JobList{}
 	g.Expect(k8s.List(ctx, jobs, client.InNamespace("tenant-"+tenant),
-		client.MatchingLabels{silov1.ComponentLabel: controllers.RotationComponent})).To(Succeed())
+		client.MatchingLabels{silov1.ComponentLabel: component})).To(Succeed())
+	return jobs.Items
+}
+
+// rotationJobs returns the names of the Tenant's rotation Jobs.
+func rotationJobs(g Gomega, tenant string) []string {
 	var names []string
-	for _, j := range jobs.Items {
+	for _, j := range componentJobs(g, tenant, controllers.RotationComponent) {
 		names = append(names, j.Name)
 	}
 	return names
