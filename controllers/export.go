@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,12 +42,23 @@ func (r *TenantReconciler) reconcileExport(ctx context.Context, bc *buildContext
 		now := r.now()
 		st = &silov1.ExportStatus{ID: id, Phase: silov1.ExportRunning, ClaimName: exportClaimName(id), StartTime: &now}
 	}
-	obs.export = st
 	if st.Phase == silov1.ExportRunning {
-		if err := r.runExport(ctx, bc, st); err != nil {
+		err := r.runExport(ctx, bc, st)
+		var conflict *childConflict
+		if errors.As(err, &conflict) {
+			// An earlier export's claim (handed over, so no longer Silo's) or someone
+			// else's object: never written over.
+			obs.block(silov1.ExportRefusedReason, fmt.Sprintf("the %s %s/%s already exists and Silo does not write "+
+				"over it (an earlier export under the id %s, or an object someone else created): export under another id",
+				conflict.kind, conflict.namespace, conflict.name, id))
+			return nil
+		}
+		if err != nil {
+			obs.export = st
 			return fmt.Errorf("exporting %s of %s: %w", id, klog.KObj(t), err)
 		}
 	}
+	obs.export = st
 	if st.Phase == silov1.ExportFailed {
 		obs.block(silov1.ExportFailedReason, st.Message)
 	}

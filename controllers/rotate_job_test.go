@@ -216,3 +216,17 @@ func TestCompareCredentials(t *testing.T) {
 		})
 	}
 }
+
+// TestScriptsSendVariablesOnStandardInput keeps the rotation's psql from sending its
+// variables unexpanded: psql interpolates :'var' and :"var" only in the SQL it reads,
+// never in -c (the retire script once failed so on a real server).
+func TestScriptsSendVariablesOnStandardInput(t *testing.T) {
+	for name, script := range map[string]string{"apply": postgresApplyScript, "retire": postgresRetireScript, "export": exportScript} {
+		for _, line := range strings.Split(script, "\n") {
+			if strings.Contains(line, "psql") && strings.Contains(line, " -c ") &&
+				(strings.Contains(line, ":'") || strings.Contains(line, `:"`)) {
+				t.Errorf("%s: %q uses a psql variable in -c, where psql does not expand it", name, line)
+			}
+		}
+	}
+}

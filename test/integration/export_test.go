@@ -6,6 +6,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -85,6 +86,21 @@ var _ = Describe("Export", func() {
 		Expect(claim.Labels).NotTo(HaveKey(silov1.ManagedByLabel), "handed over: the namespace's admins may delete it")
 		Expect(claim.Labels).To(HaveKeyWithValue(silov1.ExportIDLabel, "2027-01-15"))
 		Expect(claim.OwnerReferences).To(BeEmpty(), "it outlives a Tenant deleted with Retain")
+
+		// The Job gone after its time to live, and the status lost (as for a new
+		// Tenant adopting a retained namespace): the handed-over claim is never
+		// written over; the Tenant says so.
+		Expect(k8s.Delete(ctx, &job, client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
+		tn := &silov1.Tenant{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, tn)).To(Succeed())
+		tn.Status.Export = nil
+		Expect(k8s.Status().Update(ctx, tn)).To(Succeed())
+		Eventually(func(g Gomega) {
+			_, d := degradedOf(g, name)
+			g.Expect(d).To(HaveField("Reason", silov1.ExportRefusedReason))
+			g.Expect(d.Message).To(ContainSubstring("export under another id"))
+		}).Should(Succeed())
+		Expect(exportJobs(Default, name)).To(BeEmpty())
 	})
 
 	It("makes the Tenant Degraded when the export Job fails, keeps the claim, and refuses an id that cannot name a claim", func() {
