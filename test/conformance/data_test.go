@@ -1,0 +1,137 @@
+package conformance
+
+import (
+	"fmt"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+	"github.com/silo-dev/silo/controllers"
+	"github.com/silo-dev/silo/test/testenv"
+)
+
+// annotateTenant sets an annotation of a Tenant as the platform admin.
+func annotateTenant(name, key, value string) {
+	GinkgoHelper()
+	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, key, value)
+	Expect(admin.Patch(ctx, &silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}},
+		client.RawPatch(types.MergePatchType, patch))).To(Succeed())
+}
+
+// dataJob waits for the Tenant's Job of a component whose name starts with prefix;
+// before each look it runs settle (when given).
+func dataJob(ns, component, prefix string, settle ...func(g Gomega)) *batchv1.Job {
+	GinkgoHelper()
+	job := &batchv1.Job{}
+	Eventually(func(g Gomega) {
+		for _, s := range settle {
+			s(g)
+		}
+		jobs := &batchv1.JobList{}
+		g.Expect(admin.List(ctx, jobs, client.InNamespace(ns), client.MatchingLabels{silov1.ComponentLabel: component})).To(Succeed())
+		found := false
+		for i := range jobs.Items {
+			if strings.HasPrefix(jobs.Items[i].Name, prefix) {
+				*job, found = jobs.Items[i], true
+			}
+		}
+		g.Expect(found).To(BeTrue(), "no Job %s* in %s", prefix, ns)
+	}).Should(Succeed())
+	return job
+}
+
+// completeJob plays the Job controller (as the platform admin): the Job succeeded.
+func completeJob(job *batchv1.Job) {
+	GinkgoHelper()
+	now := metav1.Now()
+	job.Status.StartTime, job.Status.CompletionTime, job.Status.Succeeded = &now, &now, 1
+	job.Status.Conditions = []batchv1.JobCondition{
+		{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now},
+	}
+	Expect(admin.Status().Update(ctx, job)).To(Succeed())
+}
+
+// Credential rotation and export write Secrets, Jobs and claims in tenant namespaces:
+// the operator does it with its own RBAC under the guardrails, and a tenant admin can
+// neither undo a step nor fake a Job's result.
+var _ = Describe("Customer data: rotation and export", func() {
+	check("SILO-DATA-1", "a credential rotation runs under the operator's own rights; a tenant admin can neither delete its staging Secret or Job nor fake the Job's result", func() {
+		onEnvtest("plays the Job and Deployment controllers")
+		t := newTenant("conformance-rotate", "owner-rotate@conformance.example")
+		t.Spec.Database = &silov1.DatabaseSpec{}
+		t = createTenant(t)
+		DeferCleanup(func() { _ = admin.Delete(ctx, t) })
+		ns := controllers.NamespaceFor(t)
+		owner, _, err := user("owner-rotate@conformance.example")
+		Expect(err).NotTo(HaveOccurred())
+
+		annotateTenant(t.Name, silov1.RotateCredentialsAnnotation, "database")
+		apply := dataJob(ns, controllers.RotationComponent, "rotate-database-apply-")
+		staging := &corev1.Secret{}
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "database-credentials-next"}, staging)).To(Succeed())
+		expectPolicyRefusal(owner.Delete(ctx, staging), "silo-tenant-managed-objects", "is managed by Silo")
+		expectPolicyRefusal(owner.Delete(ctx, apply), "silo-tenant-managed-objects", "is managed by Silo")
+		faked := apply.DeepCopy()
+		faked.Status.Succeeded = 1
+		expectRBACRefusal(owner.Status().Update(ctx, faked), "jobs/status")
+
+		// Positive control: the Job controller's result moves it on, and the operator
+		// switches the credentials (a delete and a create of an immutable Secret).
+		completeJob(apply)
+		Eventually(func(g Gomega) {
+			creds := &corev1.Secret{}
+			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "database-credentials"}, creds)).To(Succeed())
+			g.Expect(creds.Data["password"]).To(Equal(staging.Data["password"]))
+		}).Should(Succeed())
+		// The app rolls to the new settings (the test plays the Deployment controller);
+		// then the old password is retired.
+		retire := dataJob(ns, controllers.RotationComponent, "rotate-database-retire-", func(g Gomega) {
+			d := &appsv1.Deployment{}
+			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.AppName}, d)).To(Succeed())
+			d.Status = testenv.ReadyDeploymentStatus(d)
+			g.Expect(admin.Status().Update(ctx, d)).To(Succeed())
+		})
+		Expect(retire.Annotations).To(HaveKeyWithValue(silov1.RotationRequestAnnotation, "database"))
+		completeJob(retire)
+		Eventually(func(g Gomega) {
+			got := &silov1.Tenant{}
+			g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(t), got)).To(Succeed())
+			g.Expect(got.Status.Credentials).NotTo(BeNil())
+			g.Expect(got.Status.Credentials.Rotations).To(ConsistOf(HaveField("Phase", silov1.RotationSucceeded)))
+		}).Should(Succeed())
+	})
+
+	check("SILO-DATA-2", "an export's claim is Silo's while the Job writes it; once finished it is handed over and a tenant admin may delete it", func() {
+		onEnvtest("plays the Job controller")
+		t := newTenant("conformance-export", "owner-export@conformance.example")
+		t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi")}
+		t = createTenant(t)
+		DeferCleanup(func() { _ = admin.Delete(ctx, t) })
+		ns := controllers.NamespaceFor(t)
+		owner, _, err := user("owner-export@conformance.example")
+		Expect(err).NotTo(HaveOccurred())
+
+		annotateTenant(t.Name, silov1.ExportAnnotation, "x1")
+		job := dataJob(ns, controllers.ExportComponent, "export-x1")
+		claim := &corev1.PersistentVolumeClaim{}
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "export-x1"}, claim)).To(Succeed())
+		expectPolicyRefusal(owner.Delete(ctx, claim), "silo-tenant-managed-objects", "is managed by Silo")
+
+		completeJob(job)
+		Eventually(func(g Gomega) {
+			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "export-x1"}, claim)).To(Succeed())
+			g.Expect(claim.Labels).NotTo(HaveKey(silov1.ManagedByLabel))
+		}).Should(Succeed())
+		Expect(owner.Delete(ctx, claim)).To(Succeed(), "a finished export is the tenant's to delete")
+	})
+})
