@@ -39,11 +39,11 @@ var _ = Describe("The real SaaS app sample", Label("tenants", "workloads"), func
 		pods := appPods(t, 2)
 		for _, p := range pods {
 			Expect(p.Spec.ServiceAccountName).To(Equal("tenant-workload"))
-			Expect(p.Spec.ImagePullSecrets).To(Equal([]corev1.LocalObjectReference{{Name: "initech-registry"}}))
+			Expect(p.Spec.ImagePullSecrets).To(Equal([]corev1.LocalObjectReference{{Name: "hooli-registry"}}))
 			Expect(p.Spec.Containers[0].ReadinessProbe.HTTPGet.Path).To(Equal("/healthz"))
 		}
 		copied := &corev1.Secret{}
-		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns(t), Name: "initech-registry"}, copied)).To(Succeed())
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns(t), Name: "hooli-registry"}, copied)).To(Succeed())
 		Expect(copied.Type).To(Equal(corev1.SecretTypeDockerConfigJson))
 	})
 })
