@@ -67,13 +67,21 @@ func duplicateEnv(field string, env []corev1.EnvVar) []string {
 	return []string{fmt.Sprintf("%s has more than one entry named %s", field, strings.Join(dup, ", "))}
 }
 
-// requestsAboveLimits names the resources whose request is above their limit: a
-// container refuses them.
+// requestsAboveLimits names the negative quantities and the resources whose request
+// is above their limit: a container refuses both.
 func requestsAboveLimits(field string, r *corev1.ResourceRequirements) []string {
 	if r == nil {
 		return nil
 	}
 	var out []string
+	for kind, list := range map[string]corev1.ResourceList{"limits": r.Limits, "requests": r.Requests} {
+		for _, name := range slices.Sorted(maps.Keys(list)) {
+			if q := list[name]; q.Sign() < 0 {
+				out = append(out, fmt.Sprintf("%s.%s.%s is negative (%s)", field, kind, name, q.String()))
+			}
+		}
+	}
+	slices.Sort(out)
 	for _, name := range slices.Sorted(maps.Keys(r.Requests)) {
 		req := r.Requests[name]
 		if limit, ok := r.Limits[name]; ok && req.Cmp(limit) > 0 {

@@ -47,6 +47,9 @@ func TestInvalidSpec(t *testing.T) {
 		"a ServiceAccount owner whose name is no ServiceAccount name": {spec: silov1.TenantSpec{Owners: []silov1.Owner{
 			{Kind: silov1.OwnerKindUser, Name: "Alice"}, {Kind: silov1.OwnerKindServiceAccount, Name: "CI Bot", Namespace: "ci"}}},
 			want: []string{`spec.owners[1].name "CI Bot" is not a ServiceAccount name`}},
+		"a negative quantity": {spec: silov1.TenantSpec{Cache: &silov1.CacheSpec{Resources: &corev1.ResourceRequirements{
+			Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("-1Gi")}}}},
+			want: []string{"spec.cache.resources.limits.memory is negative (-1Gi)"}},
 		"every problem at once": {spec: silov1.TenantSpec{App: silov1.AppSpec{Env: env("A", "A"), Resources: cpu("2", "1")}},
 			want: []string{"spec.app.env has more than one entry named A", "spec.app.resources requests 2 of cpu", "fix it on the Tenant or its TenantClass"}},
 	}
