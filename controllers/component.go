@@ -170,7 +170,8 @@ func observeDeployment(name string) func(context.Context, client.Reader, *buildC
 			return notFoundStatus(name, "Deployment", err)
 		}
 		return replicaStatus(name, workloadState{kind: "Deployment", specReplicas: d.Spec.Replicas, generation: d.Generation,
-			observed: d.Status.ObservedGeneration, updated: d.Status.UpdatedReplicas, ready: d.Status.ReadyReplicas}), nil
+			observed: d.Status.ObservedGeneration, updated: d.Status.UpdatedReplicas, ready: d.Status.ReadyReplicas,
+			replicas: d.Status.Replicas}), nil
 	}
 }
 
@@ -221,14 +222,19 @@ type workloadState struct {
 	specReplicas         *int32
 	generation, observed int64
 	updated, ready       int32
+	// replicas is a Deployment's status.replicas: pods of every template. While
+	// more run than are updated, old pods still serve (and count as ready).
+	replicas int32
 	// currentRevision and updateRevision are a StatefulSet's; a Deployment has none.
 	currentRevision, updateRevision string
 }
 
 // replicaStatus is the readiness of a workload, judged against its newest spec (a
 // rollout in progress is not ready): ready when its controller has seen the latest
-// generation, the desired number of replicas run the latest template (a StatefulSet:
-// its update revision is its current one) and at least as many are ready.
+// generation, the desired number of replicas run the latest template and no pod of an
+// older one is left (a StatefulSet: its update revision is its current one), and at
+// least as many are ready. These are kubectl rollout status's rules: while an old
+// pod is left, the ready count may be the old pod's.
 func replicaStatus(name string, w workloadState) silov1.ComponentStatus {
 	want := int32(1)
 	if w.specReplicas != nil {
@@ -241,6 +247,8 @@ func replicaStatus(name string, w workloadState) silov1.ComponentStatus {
 		st.Message = fmt.Sprintf("the %s controller has not yet seen generation %d", w.kind, w.generation)
 	case w.updated < want:
 		st.Message = fmt.Sprintf("rolling out: %d/%d replicas updated", w.updated, want)
+	case w.replicas > w.updated:
+		st.Message = fmt.Sprintf("rolling out: %d old replicas still running", w.replicas-w.updated)
 	case w.updateRevision != "" && w.currentRevision != w.updateRevision:
 		st.Message = fmt.Sprintf("rolling out: revision %s is not current yet", w.updateRevision)
 	case ready < want:

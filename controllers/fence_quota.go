@@ -103,3 +103,11 @@ func minQuantity(a, b resource.Quantity) resource.Quantity {
 	}
 	return a.DeepCopy()
 }
+
+// QuotaHeadroom reports whether a resource of a Tenant's quota is one the Tenant can
+// run out of, and so one worth watching (the near-quota alert, the plugin's hints).
+// A resource capped at 0 is forbidden outright, and the cap of one ResourceQuota is
+// a fence that Silo's own quota always fills: neither is headroom.
+func QuotaHeadroom(res corev1.ResourceName, hard resource.Quantity) bool {
+	return !hard.IsZero() && res != corev1.ResourceQuotas
+}

@@ -51,10 +51,10 @@ var (
 		"1 when the operator has not yet reconciled the Tenant's latest spec (status.observedGeneration < metadata.generation), else 0.",
 		[]string{"tenant"}, nil)
 	tenantQuotaHardDesc = prometheus.NewDesc("silo_tenant_quota_hard",
-		"Hard limit of the tenant namespace's ResourceQuota, per resource (cores, bytes or a count).",
+		"Hard limit of the tenant namespace's ResourceQuota, per resource the Tenant can run out of (cores, bytes or a count).",
 		[]string{"tenant", "resource"}, nil)
 	tenantQuotaUsedDesc = prometheus.NewDesc("silo_tenant_quota_used",
-		"Usage of the tenant namespace's ResourceQuota, per resource with a hard limit above 0.",
+		"Usage of the tenant namespace's ResourceQuota, per resource the Tenant can run out of (a hard limit above 0; not resourcequotas).",
 		[]string{"tenant", "resource"}, nil)
 )
 
@@ -243,9 +243,7 @@ func tenantMetrics(t *silov1.Tenant, quota *corev1.ResourceQuota) []prometheus.M
 	if quota != nil {
 		for _, res := range slices.Sorted(maps.Keys(quota.Status.Hard)) {
 			hard := quota.Status.Hard[res]
-			if hard.IsZero() {
-				// A resource the Tenant may not use at all (NodePort Services, say):
-				// nothing to run out of.
+			if !QuotaHeadroom(res, hard) {
 				continue
 			}
 			used := quota.Status.Used[res]

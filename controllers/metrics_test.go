@@ -68,8 +68,10 @@ func TestTenantMetrics(t *testing.T) {
 			corev1.ResourceRequestsCPU:           resource.MustParse("8"),
 			corev1.ResourceRequestsMemory:        resource.MustParse("16Gi"),
 			corev1.ResourceServicesLoadBalancers: resource.MustParse("0"),
+			// The fence against a second quota: always full, never headroom.
+			corev1.ResourceQuotas: resource.MustParse("1"),
 		},
-		Used: corev1.ResourceList{corev1.ResourceRequestsCPU: resource.MustParse("1500m")},
+		Used: corev1.ResourceList{corev1.ResourceRequestsCPU: resource.MustParse("1500m"), corev1.ResourceQuotas: resource.MustParse("1")},
 	}}
 	common := func(ready, suspended, unobserved string, phase silov1.TenantPhase) []string {
 		lines := []string{
@@ -94,7 +96,7 @@ func TestTenantMetrics(t *testing.T) {
 		quota  *corev1.ResourceQuota
 		want   []string
 	}{
-		"a Ready Tenant: one series per phase, condition and quota resource with a limit": {
+		"a Ready Tenant: one series per phase, condition and quota resource it can run out of": {
 			tenant: readyTenant(),
 			quota:  quota,
 			want: append(common("1", "0", "0", silov1.PhaseReady),

@@ -121,6 +121,10 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 	if err != nil || t == nil {
 		return err
 	}
+	if msg := invalidSpec(&t.Spec); msg != "" {
+		obs.blocked = &blockage{reason: silov1.InvalidSpecReason, message: msg + "; nothing is changed until then"}
+		return nil
+	}
 	if done, err := r.reconcileNamespace(ctx, t, obs); err != nil || done {
 		return err
 	}

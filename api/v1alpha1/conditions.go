@@ -50,6 +50,9 @@ const (
 	// IncompleteSpecReason: the effective spec (class template and Tenant together)
 	// lacks something required, such as app.image; nothing is changed.
 	IncompleteSpecReason = "IncompleteSpec"
+	// InvalidSpecReason: the effective spec has something no child can carry (two
+	// env entries of one name, a request above its limit); nothing is changed.
+	InvalidSpecReason = "InvalidSpec"
 	// MigrationRunningReason: the migration Job for a new app image is running; the
 	// app moves when it succeeds.
 	MigrationRunningReason = "MigrationRunning"

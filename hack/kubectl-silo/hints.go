@@ -84,7 +84,7 @@ func nextSteps(v *tenantView) []string {
 	if v.quota != nil {
 		var full []string
 		for _, r := range slices.Sorted(maps.Keys(v.quota.Status.Hard)) {
-			if fraction(v.quota.Status.Used[r], v.quota.Status.Hard[r]) >= nearQuota {
+			if controllers.QuotaHeadroom(r, v.quota.Status.Hard[r]) && fraction(v.quota.Status.Used[r], v.quota.Status.Hard[r]) >= nearQuota {
 				full = append(full, string(r))
 			}
 		}

@@ -413,13 +413,15 @@ func quota(cpuUsed, cpuHard, memUsed, memHard, podsUsed, podsHard string) *corev
 	hard := corev1.ResourceList{
 		corev1.ResourceRequestsCPU: resource.MustParse(cpuHard), corev1.ResourceRequestsMemory: resource.MustParse(memHard),
 		corev1.ResourcePods: resource.MustParse(podsHard),
+		// The fence against a second quota, full as the quota controller reports it.
+		corev1.ResourceQuotas: resource.MustParse("1"),
 	}
 	return &corev1.ResourceQuota{
 		ObjectMeta: metav1.ObjectMeta{Name: "tenant-quota"},
 		Spec:       corev1.ResourceQuotaSpec{Hard: hard},
 		Status: corev1.ResourceQuotaStatus{Hard: hard, Used: corev1.ResourceList{
 			corev1.ResourceRequestsCPU: resource.MustParse(cpuUsed), corev1.ResourceRequestsMemory: resource.MustParse(memUsed),
-			corev1.ResourcePods: resource.MustParse(podsUsed),
+			corev1.ResourcePods: resource.MustParse(podsUsed), corev1.ResourceQuotas: resource.MustParse("1"),
 		}},
 	}
 }

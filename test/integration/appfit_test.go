@@ -377,9 +377,9 @@ var _ = Describe("The real SaaS app sample", func() {
 		Expect(get(app, ns, controllers.AppName)).To(Succeed())
 		pod := app.Spec.Template.Spec
 		Expect(pod.Containers[0].ReadinessProbe.HTTPGet.Path).To(Equal("/healthz"))
-		Expect(pod.ImagePullSecrets).To(Equal([]corev1.LocalObjectReference{{Name: "initech-registry"}}))
+		Expect(pod.ImagePullSecrets).To(Equal([]corev1.LocalObjectReference{{Name: "hooli-registry"}}))
 		Expect(pod.ServiceAccountName).To(Equal(controllers.WorkloadSAName))
-		Expect(get(&corev1.Secret{}, ns, "initech-registry")).To(Succeed())
+		Expect(get(&corev1.Secret{}, ns, "hooli-registry")).To(Succeed())
 		sa := &corev1.ServiceAccount{}
 		Expect(get(sa, ns, controllers.WorkloadSAName)).To(Succeed())
 		Expect(sa.Annotations).To(HaveKey("eks.amazonaws.com/role-arn"))

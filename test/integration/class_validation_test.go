@@ -157,4 +157,19 @@ var _ = Describe("The samples in config/samples", func() {
 		}
 		Expect(kinds["TenantClass"]).To(BeNumerically(">=", 2), "the standard and dedicated classes")
 	})
+
+	It("can all be applied to one cluster: no two samples name the same object", func() {
+		files, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "config", "samples", "*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		seen := map[string]string{}
+		for _, f := range files {
+			objs, err := testenv.ReadObjects(f)
+			Expect(err).NotTo(HaveOccurred())
+			for _, o := range objs {
+				key := o.GetKind() + " " + o.GetNamespace() + "/" + o.GetName()
+				Expect(seen).NotTo(HaveKey(key), "%s is in %s and %s: make demo applies every sample", key, seen[key], filepath.Base(f))
+				seen[key] = filepath.Base(f)
+			}
+		}
+	})
 })

@@ -5,12 +5,15 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
+	"github.com/silo-dev/silo/controllers"
 )
 
 var _ = Describe("Tenant validation in the CRD", func() {
@@ -162,5 +165,27 @@ var _ = Describe("Tenant validation in the CRD", func() {
 		Expect(changeSpec(t, func(t *silov1.Tenant) { t.Spec.Storage.Size = resource.MustParse("20480Mi") })).To(Succeed(),
 			"the same size written otherwise is not a shrink")
 		Expect(changeSpec(t, func(t *silov1.Tenant) { t.Spec.Storage.Size = resource.MustParse("30Gi") })).To(Succeed())
+	})
+})
+
+var _ = Describe("A Tenant the schema admits but no child could carry", func() {
+	It("is Degraded InvalidSpec with a message naming the field, changes nothing, and recovers once fixed", func() {
+		t := newTenant(uniqueName("dup-env"))
+		t.Spec.App.Env = []corev1.EnvVar{{Name: "MODE", Value: "a"}, {Name: "MODE", Value: "b"}}
+		Expect(k8s.Create(ctx, t)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := &silov1.Tenant{}
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(t), got)).To(Succeed())
+			degraded := meta.FindStatusCondition(got.Status.Conditions, silov1.DegradedCondition)
+			g.Expect(degraded).NotTo(BeNil())
+			g.Expect(degraded.Reason).To(Equal(silov1.InvalidSpecReason))
+			g.Expect(degraded.Message).To(ContainSubstring("spec.app.env has more than one entry named MODE"))
+		}).Should(Succeed())
+		Expect(isNotFound(get(&corev1.Namespace{}, "", controllers.NamespaceFor(t)))).To(BeTrue(), "the namespace was created")
+
+		By("one entry per name (the positive control)")
+		updateTenant(t.Name, func(t *silov1.Tenant) { t.Spec.App.Env = t.Spec.App.Env[:1] })
+		got := waitSettled(t.Name)
+		Expect(meta.IsStatusConditionTrue(got.Status.Conditions, silov1.ReadyCondition)).To(BeTrue())
 	})
 })
