@@ -49,6 +49,20 @@ func dataJob(ns, component, prefix string, settle ...func(g Gomega)) *batchv1.Jo
 	return job
 }
 
+// ownedTenant creates the Tenant conformance-<name>, owned by owner-<name>, and
+// returns it, its namespace and a client of its owner.
+func ownedTenant(name string, mutate func(*silov1.Tenant)) (*silov1.Tenant, string, client.Client) {
+	GinkgoHelper()
+	email := "owner-" + name + "@conformance.example"
+	t := newTenant("conformance-"+name, email)
+	mutate(t)
+	t = createTenant(t)
+	DeferCleanup(func() { _ = admin.Delete(ctx, t) })
+	owner, _, err := user(email)
+	Expect(err).NotTo(HaveOccurred())
+	return t, controllers.NamespaceFor(t), owner
+}
+
 // completeJob plays the Job controller (as the platform admin): the Job succeeded.
 func completeJob(job *batchv1.Job) {
 	GinkgoHelper()
@@ -67,13 +81,7 @@ func completeJob(job *batchv1.Job) {
 var _ = Describe("Customer data: rotation and export", func() {
 	check("SILO-DATA-1", "a credential rotation runs under the operator's own rights; a tenant admin can neither delete its staging Secret or Job nor fake the Job's result", func() {
 		onEnvtest("plays the Job and Deployment controllers")
-		t := newTenant("conformance-rotate", "owner-rotate@conformance.example")
-		t.Spec.Database = &silov1.DatabaseSpec{}
-		t = createTenant(t)
-		DeferCleanup(func() { _ = admin.Delete(ctx, t) })
-		ns := controllers.NamespaceFor(t)
-		owner, _, err := user("owner-rotate@conformance.example")
-		Expect(err).NotTo(HaveOccurred())
+		t, ns, owner := ownedTenant("rotate", func(t *silov1.Tenant) { t.Spec.Database = &silov1.DatabaseSpec{} })
 
 		annotateTenant(t.Name, silov1.RotateCredentialsAnnotation, "database")
 		apply := dataJob(ns, controllers.RotationComponent, "rotate-database-apply-")
@@ -113,13 +121,9 @@ var _ = Describe("Customer data: rotation and export", func() {
 
 	check("SILO-DATA-2", "an export's claim is Silo's while the Job writes it; once finished it is handed over and a tenant admin may delete it", func() {
 		onEnvtest("plays the Job controller")
-		t := newTenant("conformance-export", "owner-export@conformance.example")
-		t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi")}
-		t = createTenant(t)
-		DeferCleanup(func() { _ = admin.Delete(ctx, t) })
-		ns := controllers.NamespaceFor(t)
-		owner, _, err := user("owner-export@conformance.example")
-		Expect(err).NotTo(HaveOccurred())
+		t, ns, owner := ownedTenant("export", func(t *silov1.Tenant) {
+			t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi")}
+		})
 
 		annotateTenant(t.Name, silov1.ExportAnnotation, "x1")
 		job := dataJob(ns, controllers.ExportComponent, "export-x1")
