@@ -51,6 +51,8 @@ type observation struct {
 	class, classRevision string
 	// workloadsWritten are the Deployments and StatefulSets the pass wrote.
 	workloadsWritten map[string]bool
+	// What the backup and restore phases saw.
+	backupObservation
 }
 
 // blockage is a problem shown in the Degraded condition.
@@ -249,6 +251,7 @@ func computeStatus(t *silov1.Tenant, obs *observation, reconcileErr error) silov
 		st.ObservedGeneration = t.Generation
 	}
 	st.Class, st.ClassRevision = classStatus(t, obs, reconcileErr)
+	st.Backups, st.RestoredFrom = backupStatus(&prev, obs)
 	st.Conditions = []metav1.Condition{readyC, progressing, degraded}
 	return st
 }
