@@ -342,3 +342,43 @@ func (r *TenantReconciler) restoreCredentials(ctx context.Context, t *silov1.Ten
 	}
 	return false, nil
 }
+
+// releaseSnapshots runs before the namespace of a Tenant with deletionPolicy Delete
+// is deleted: the contents Silo pre-provisioned to restore from another Tenant's
+// snapshot go (they are Retain, so the source's data stays), and with
+// backup.deleteWithTenant the contents of the Tenant's own snapshots are set to
+// Delete, so deleting the namespace deletes the snapshot data too. Without it they
+// stay Retain, for a later restore.
+func (r *TenantReconciler) releaseSnapshots(ctx context.Context, t *silov1.Tenant) error {
+	if !r.Config.Platform.VolumeSnapshots {
+		return nil
+	}
+	eff, err := r.resolveClass(ctx, t, &observation{})
+	if err != nil {
+		return err
+	}
+	if eff == nil {
+		eff = t
+	}
+	deleteWith := eff.Spec.Backup != nil && ptr.Deref(eff.Spec.Backup.DeleteWithTenant, false)
+	contents := &snapshotv1.VolumeSnapshotContentList{}
+	if err := r.apiReader().List(ctx, contents, client.MatchingLabels(commonLabels(t))); err != nil {
+		return fmt.Errorf("listing snapshot contents of %s: %w", klog.KObj(t), err)
+	}
+	for i := range contents.Items {
+		c := &contents.Items[i]
+		switch c.Labels[silov1.ComponentLabel] {
+		case RestoreComponent:
+			if err := r.Delete(ctx, c, client.Preconditions{UID: ptr.To(c.UID)}); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("deleting restore content %s: %w", c.Name, err)
+			}
+		case BackupComponent:
+			if deleteWith && c.Spec.DeletionPolicy != snapshotv1.VolumeSnapshotContentDelete {
+				if err := r.patchContent(ctx, c.Name, nil, snapshotv1.VolumeSnapshotContentDelete); err != nil {
+					return fmt.Errorf("releasing snapshot content %s: %w", c.Name, err)
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -230,6 +230,49 @@ var _ = Describe("Backups", func() {
 	})
 })
 
+var _ = Describe("Backups of a deleted Tenant", func() {
+	It("outlive a Tenant deleted with Delete, and a new Tenant restores from the kept content", func() {
+		name := uniqueName("bk-gone")
+		t := backupTenant(name, "0 3 1 1 *")
+		t.Spec.DeletionPolicy = silov1.DeletionPolicyDelete
+		createTenantAndSettle(t)
+		s := backupNow(name, "1")
+		markSnapshot(s, true)
+		content := &snapshotv1.VolumeSnapshotContent{}
+		Eventually(func(g Gomega) snapshotv1.DeletionPolicy {
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: "snapcontent-" + string(s.UID)}, content)).To(Succeed())
+			return content.Spec.DeletionPolicy
+		}).Should(Equal(snapshotv1.VolumeSnapshotContentRetain))
+
+		Expect(k8s.Delete(ctx, &silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}})).To(Succeed())
+		Eventually(func() bool { return isNotFound(k8s.Get(ctx, client.ObjectKey{Name: name}, &silov1.Tenant{})) }).Should(BeTrue())
+		// What the namespace controller does to the snapshot (envtest runs none).
+		Expect(k8s.Delete(ctx, s)).To(Succeed())
+		Expect(k8s.Get(ctx, client.ObjectKey{Name: content.Name}, content)).To(Succeed())
+		Expect(content.Spec.DeletionPolicy).To(Equal(snapshotv1.VolumeSnapshotContentRetain))
+
+		restored := uniqueName("bk-back")
+		r := newTenant(restored)
+		r.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi"), AccessMode: "ReadWriteOnce",
+			RestoreFrom: &silov1.RestoreSource{Tenant: name, VolumeSnapshotName: s.Name}}
+		Expect(k8s.Create(ctx, r)).To(Succeed())
+		pvc := &corev1.PersistentVolumeClaim{}
+		Eventually(func() error { return get(pvc, "tenant-"+restored, "storage") }).Should(Succeed())
+		Expect(pvc.Spec.DataSource.Name).To(Equal("restore-storage"))
+		pre := &snapshotv1.VolumeSnapshotContent{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Name: "silo-restore-" + restored + "-storage"}, pre)).To(Succeed())
+		Expect(pre.Spec.Source.SnapshotHandle).To(Equal(ptr.To("snap-" + s.Name)))
+		Expect(pre.Spec.Driver).To(Equal("csi.example.com"))
+
+		// Deleting the restored Tenant (Delete) removes what was pre-provisioned for
+		// it, never the source's content.
+		updateTenant(restored, func(t *silov1.Tenant) { t.Spec.DeletionPolicy = silov1.DeletionPolicyDelete })
+		Expect(k8s.Delete(ctx, &silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: restored}})).To(Succeed())
+		Eventually(func() bool { return isNotFound(k8s.Get(ctx, client.ObjectKey{Name: pre.Name}, pre)) }).Should(BeTrue())
+		Expect(k8s.Get(ctx, client.ObjectKey{Name: content.Name}, content)).To(Succeed())
+	})
+})
+
 var _ = Describe("Restore", Ordered, func() {
 	var source string
 	var snap *snapshotv1.VolumeSnapshot
