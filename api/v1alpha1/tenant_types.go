@@ -390,7 +390,8 @@ type ExternalService struct {
 }
 
 // QueueSpec is a managed NATS JetStream server or an external queue.
-// +kubebuilder:validation:XValidation:rule="!has(self.external) || (!has(self.storage) && !has(self.version) && !has(self.resources) && !has(self.restoreFrom))",message="queue.external cannot be combined with storage, version, resources or restoreFrom: those configure the managed queue"
+// +kubebuilder:validation:XValidation:rule="!has(self.external) || (!has(self.storage) && !has(self.version) && !has(self.resources))",message="queue.external cannot be combined with storage, version or resources: those configure the managed queue"
+// +kubebuilder:validation:XValidation:rule="!has(self.external) || !has(self.restoreFrom)",message="queue.restoreFrom cannot be combined with external: only a managed queue has a volume to restore"
 // +kubebuilder:validation:XValidation:rule="has(self.external) || has(oldSelf.external) || (has(self.storage) == has(oldSelf.storage) && (!has(self.storage) || quantity(string(self.storage)).compareTo(quantity(string(oldSelf.storage))) == 0))",message="queue.storage cannot change once the queue exists: its volume is created from a fixed template; resize the claim data-queue-0 instead"
 type QueueSpec struct {
 	// storage is the size of the JetStream volume (default 1Gi). It cannot change
@@ -434,7 +435,8 @@ type CacheSpec struct {
 }
 
 // DatabaseSpec is a managed PostgreSQL server or an external database.
-// +kubebuilder:validation:XValidation:rule="!has(self.external) || (!has(self.storage) && !has(self.version) && !has(self.resources) && !has(self.restoreFrom))",message="database.external cannot be combined with storage, version, resources or restoreFrom: those configure the managed database"
+// +kubebuilder:validation:XValidation:rule="!has(self.external) || (!has(self.storage) && !has(self.version) && !has(self.resources))",message="database.external cannot be combined with storage, version or resources: those configure the managed database"
+// +kubebuilder:validation:XValidation:rule="!has(self.external) || !has(self.restoreFrom)",message="database.restoreFrom cannot be combined with external: only a managed database has a volume to restore"
 // +kubebuilder:validation:XValidation:rule="has(self.external) || has(oldSelf.external) || (has(self.storage) == has(oldSelf.storage) && (!has(self.storage) || quantity(string(self.storage)).compareTo(quantity(string(oldSelf.storage))) == 0))",message="database.storage cannot change once the database exists: its volume is created from a fixed template; resize the claim data-database-0 instead"
 // +kubebuilder:validation:XValidation:rule="!has(self.version) || !has(oldSelf.version) || (has(self.allowMajorVersionUpgrade) && self.allowMajorVersionUpgrade) || self.version.find('^[0-9]+') == oldSelf.version.find('^[0-9]+')",message="database.version cannot move to another PostgreSQL major version: the new server cannot read the old data directory without pg_upgrade (or a dump and restore). Upgrade the data first, then set database.allowMajorVersionUpgrade: true together with the new version"
 type DatabaseSpec struct {

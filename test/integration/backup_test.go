@@ -365,3 +365,41 @@ func createTenantAndSettle(t *silov1.Tenant) {
 	ExpectWithOffset(1, k8s.Create(ctx, t)).To(Succeed())
 	waitSettled(t.Name)
 }
+
+var _ = Describe("Backup and restore validation in the CRD", func() {
+	refused := func(obj client.Object) string {
+		err := k8s.Create(ctx, obj, client.DryRunAll)
+		ExpectWithOffset(1, err).To(HaveOccurred(), "the API server accepted it")
+		return err.Error()
+	}
+	restore := &silov1.RestoreSource{VolumeSnapshotName: "database-20261202-0300", Tenant: "acme"}
+
+	DescribeTable("refuses what cannot work, with a message",
+		func(mutate func(t *silov1.Tenant), want string) {
+			t := newTenant(uniqueName("bk-val"))
+			mutate(t)
+			Expect(refused(t)).To(ContainSubstring(want))
+		},
+		Entry("a backup without a schedule and no class", func(t *silov1.Tenant) { t.Spec.Backup = &silov1.BackupSpec{} },
+			"backup.schedule is required"),
+		Entry("keep 0", func(t *silov1.Tenant) { t.Spec.Backup = &silov1.BackupSpec{Schedule: "@daily", Keep: ptr.To[int32](0)} },
+			"spec.backup.keep"),
+		Entry("restoreFrom with an external database", func(t *silov1.Tenant) {
+			t.Spec.Database = &silov1.DatabaseSpec{External: &silov1.ExternalService{SecretName: "db"}, RestoreFrom: restore}
+		}, "database.restoreFrom cannot be combined with external"),
+	)
+
+	It("refuses restoreFrom in a class template, and takes a class's schedule (positive control)", func() {
+		c := newClass(uniqueName("bk-class"))
+		c.Spec.Template.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi"), RestoreFrom: restore}
+		Expect(refused(c)).To(ContainSubstring("template restoreFrom is not allowed"))
+
+		c.Spec.Template.Storage.RestoreFrom = nil
+		c.Spec.Template.Backup = &silov1.BackupSpec{Schedule: "0 3 * * *"}
+		Expect(k8s.Create(ctx, c, client.DryRunAll)).To(Succeed())
+		t := newTenant(uniqueName("bk-ofclass"))
+		t.Spec.Class = c.Name
+		t.Spec.Backup = &silov1.BackupSpec{Keep: ptr.To[int32](3)}
+		Expect(k8s.Create(ctx, t, client.DryRunAll)).To(Succeed(), "a Tenant of a class may leave the schedule to it")
+	})
+})
