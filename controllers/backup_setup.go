@@ -20,19 +20,25 @@ import (
 // It is asked once, at start: a cluster that gets the snapshot CRDs later needs the
 // operator restarted to take snapshots.
 func servesVolumeSnapshots(restCfg *rest.Config) (bool, error) {
+	return servesKind(restCfg, snapshotv1.SchemeGroupVersion.String(), "VolumeSnapshot")
+}
+
+// servesKind reports whether the cluster serves kind in groupVersion (an optional
+// API, installed with its CRDs).
+func servesKind(restCfg *rest.Config, groupVersion, kind string) (bool, error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(restCfg)
 	if err != nil {
 		return false, fmt.Errorf("creating a discovery client: %w", err)
 	}
-	list, err := dc.ServerResourcesForGroupVersion(snapshotv1.SchemeGroupVersion.String())
+	list, err := dc.ServerResourcesForGroupVersion(groupVersion)
 	if apierrors.IsNotFound(err) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("discovering %s: %w", snapshotv1.SchemeGroupVersion, err)
+		return false, fmt.Errorf("discovering %s: %w", groupVersion, err)
 	}
 	for _, r := range list.APIResources {
-		if r.Kind == "VolumeSnapshot" {
+		if r.Kind == kind {
 			return true, nil
 		}
 	}

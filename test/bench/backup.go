@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -47,50 +45,19 @@ func runBackup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	work, err := os.MkdirTemp("", "silo-bench-backup-")
+	work, cleanup, step, err := workFolder("silo-bench-backup-", s)
 	if err != nil {
 		return err
 	}
-	if s.keep {
-		fmt.Fprintln(os.Stderr, "bench: work folder", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
-	step := func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, "bench: %s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-	}
+	defer cleanup()
 	res := &backupResults{tenants: s.tenants}
-
-	step("building the operator")
-	bin, err := testenv.BuildOperator(testenv.RepoRoot(), work)
+	run, err := startOperatorRun(work, s, step)
 	if err != nil {
 		return err
 	}
-	flags, err := testenv.OperatorDefaults(bin)
-	if err != nil {
-		return err
-	}
-	res.concurrency = flags["concurrency"]
-	workers, _ := strconv.Atoi(res.concurrency)
-	step("starting the control plane")
-	p, err := startPlane(work + "/plane-operator")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = p.Stop() }()
-	opCfg, err := p.AdminUser(operatorUser)
-	if err != nil {
-		return err
-	}
-	kubeconfig := work + "/operator.kubeconfig"
-	if err := testenv.WriteKubeconfig(opCfg, kubeconfig); err != nil {
-		return err
-	}
-	op := &testenv.OperatorProcess{Bin: bin, Kubeconfig: kubeconfig, LogPath: work + "/operator.log", Args: s.operatorArgs}
-	if err := op.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = op.Stop() }()
+	defer run.stop()
+	p, op, workers := run.plane, run.op, run.workers
+	res.concurrency = run.flags["concurrency"]
 	settleCtx, stopWorkloads := context.WithCancel(ctx)
 	defer stopWorkloads()
 	if _, err := testenv.StartSettler(settleCtx, p.AdminConfig, max(workers, 4)); err != nil {
