@@ -9,7 +9,6 @@ import (
 	. "github.com/onsi/gomega"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -189,15 +188,11 @@ var _ = Describe("Backups", func() {
 		createTenantAndSettle(backupTenant(name, "0 3 1 1 *"))
 		markSnapshot(backupNow(name, "a"), false)
 		Eventually(func(g Gomega) string { return degradedReason(g, name) }).Should(Equal(silov1.BackupFailedReason))
-		Eventually(func(g Gomega) {
-			events := &eventsv1.EventList{}
-			g.Expect(k8s.List(ctx, events)).To(Succeed())
-			found := false
-			for _, e := range events.Items {
-				found = found || (e.Regarding.Name == name && e.Reason == silov1.BackupFailedReason && e.Type == corev1.EventTypeWarning)
-			}
-			g.Expect(found).To(BeTrue())
-		}).Should(Succeed())
+		Eventually(func(g Gomega) []string {
+			t := &silov1.Tenant{}
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
+			return tenantEvents(g, t)
+		}).Should(ContainElement("Warning " + silov1.BackupFailedReason))
 
 		markSnapshot(backupNow(name, "b"), true)
 		Eventually(func(g Gomega) string { return degradedReason(g, name) }).Should(BeEmpty())
