@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -158,5 +159,33 @@ func TestCheckpointJobRunsAsTheTenant(t *testing.T) {
 	}
 	if wantsCheckpoint(bc.Tenant, 0) || !wantsCheckpoint(bc.Tenant, 1) {
 		t.Error("a checkpoint is wanted only while the database runs")
+	}
+}
+
+func TestRestoreRefusal(t *testing.T) {
+	target := &silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "acme-2"}}
+	target.Spec.Placement.Region = "eu-west-1"
+	src := &silov1.RestoreSource{Tenant: "acme", VolumeSnapshotName: "database-20261202-0300"}
+	silos := func(tenant, region string) map[string]string {
+		return map[string]string{silov1.ManagedByLabel: silov1.ManagedByValue, silov1.TenantLabel: tenant,
+			silov1.ComponentLabel: BackupComponent, silov1.RegionLabel: region}
+	}
+	tests := map[string]struct {
+		labels map[string]string
+		want   string // a part of the refusal; "" when allowed
+	}{
+		"same region":                  {labels: silos("acme", "eu-west-1")},
+		"another region":               {labels: silos("acme", "us-east-1"), want: `holds data of region "us-east-1"`},
+		"no region into a region":      {labels: silos("acme", ""), want: `holds data of region ""`},
+		"another Tenant's snapshot":    {labels: silos("globex", "eu-west-1"), want: "is not one Silo took of Tenant acme"},
+		"a snapshot Silo did not take": {labels: map[string]string{silov1.TenantLabel: "acme", silov1.RegionLabel: "eu-west-1"}, want: "is not one Silo took"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := restoreRefusal(target, src, tc.labels)
+			if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+				t.Fatalf("refusal = %q, want one saying %q", got, tc.want)
+			}
+		})
 	}
 }

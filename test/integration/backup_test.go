@@ -183,6 +183,15 @@ var _ = Describe("Backups", func() {
 		}).Should(Succeed())
 	})
 
+	It("does not take a handled backup-now again after the operator restarts", func() {
+		name := uniqueName("bk-restart")
+		createTenantAndSettle(backupTenant(name, "0 3 1 1 *"))
+		first := backupNow(name, "once")
+		restartOperator(nil)
+		poke(&silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}}, "after-restart")
+		Consistently(func(g Gomega) []string { return snapshotNames(silosSnapshots(g, name)) }, "2s").Should(ConsistOf(first.Name))
+	})
+
 	It("is Degraded with BackupFailed and a Warning event on a failed snapshot, until a later good one", func() {
 		name := uniqueName("bk-fail")
 		createTenantAndSettle(backupTenant(name, "0 3 1 1 *"))
