@@ -13,10 +13,6 @@ import (
 // after it the snapshot is taken anyway (it is crash-consistent either way).
 const checkpointDeadline int64 = 120
 
-// checkpointTTL is how long a finished checkpoint Job stays (for `kubectl logs`)
-// before the Job controller removes it.
-const checkpointTTL int32 = 3600
-
 // checkpointJobName names the checkpoint Job of a round.
 func checkpointJobName(round *backupRound) string { return "backup-checkpoint-" + round.id }
 
@@ -25,7 +21,8 @@ func checkpointJobName(round *backupRound) string { return "backup-checkpoint-" 
 // It runs the database's own image and client with the Tenant's own database
 // credentials, in the tenant namespace, with its pod security and placement: the
 // operator needs no exec into tenant pods and no database password of its own. No
-// retry; a deadline bounds it.
+// retry; a deadline bounds it. The operator deletes it once the round is taken (the
+// TTL controller may not: only the operator deletes what Silo manages).
 func buildCheckpointJob(bc *buildContext, round *backupRound) *batchv1ac.JobApplyConfiguration {
 	t := bc.Tenant
 	secret := credentialsSecretName(DatabaseName)
@@ -49,7 +46,6 @@ func buildCheckpointJob(bc *buildContext, round *backupRound) *batchv1ac.JobAppl
 		WithSpec(batchv1ac.JobSpec().
 			WithBackoffLimit(0).
 			WithActiveDeadlineSeconds(checkpointDeadline).
-			WithTTLSecondsAfterFinished(checkpointTTL).
 			WithTemplate(tmpl))
 }
 

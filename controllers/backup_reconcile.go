@@ -140,6 +140,14 @@ func (r *TenantReconciler) takeRound(ctx context.Context, bc *buildContext, roun
 	if ready, err := r.checkpointed(ctx, bc, round, now, vols, obs); err != nil || !ready {
 		return false, err
 	}
+	// Finished checkpoint Jobs go (the newest failed one stays for its logs).
+	jobs := &batchv1.JobList{}
+	if err := r.List(ctx, jobs, client.InNamespace(NamespaceFor(t)), client.MatchingLabels(componentLabels(t, BackupComponent))); err != nil {
+		return false, fmt.Errorf("listing checkpoint Jobs of %s: %w", klog.KObj(t), err)
+	}
+	if err := r.cleanUpMigrations(ctx, jobs.Items, ""); err != nil {
+		return false, err
+	}
 	var names []string
 	for _, v := range vols {
 		s := buildSnapshot(t, v, round, now)

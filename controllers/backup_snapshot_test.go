@@ -189,3 +189,45 @@ func TestRestoreRefusal(t *testing.T) {
 		})
 	}
 }
+
+func TestBuildRestoreClaimIsTheVolumesOwnClaimWithADataSource(t *testing.T) {
+	bc := testContext(testTenant())
+	bc.Tenant.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("5Gi")}
+	bc.Tenant.Spec.Database = &silov1.DatabaseSpec{Storage: ptr.To(resource.MustParse("3Gi"))}
+	for _, tc := range []struct{ volume, claim, size string }{{StorageName, "storage", "5Gi"}, {DatabaseName, "data-database-0", "3Gi"}} {
+		pvc, err := buildRestoreClaim(bc, tc.volume, "database-20261202-0300", "acme/database-20261202-0300")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pvc.Name != tc.claim || pvc.Namespace != NamespaceFor(bc.Tenant) || pvc.Labels[silov1.ComponentLabel] != tc.volume {
+			t.Errorf("%s: claim %s/%s labels %v", tc.volume, pvc.Namespace, pvc.Name, pvc.Labels)
+		}
+		if got := pvc.Spec.Resources.Requests[corev1.ResourceStorage]; got.String() != tc.size {
+			t.Errorf("%s: size %s, want %s", tc.volume, got.String(), tc.size)
+		}
+		want := &corev1.TypedLocalObjectReference{APIGroup: ptr.To("snapshot.storage.k8s.io"), Kind: "VolumeSnapshot", Name: "database-20261202-0300"}
+		if diff := cmp.Diff(want, pvc.Spec.DataSource); diff != "" {
+			t.Errorf("%s: dataSource (-want +got):\n%s", tc.volume, diff)
+		}
+		if pvc.Annotations[silov1.RestoredFromAnnotation] != "acme/database-20261202-0300" {
+			t.Errorf("%s: annotations %v", tc.volume, pvc.Annotations)
+		}
+	}
+}
+
+func TestBuildRestoreSnapshotPreProvisionsTheSourcesHandle(t *testing.T) {
+	tn := testTenant()
+	source := &snapshotv1.VolumeSnapshotContent{Spec: snapshotv1.VolumeSnapshotContentSpec{Driver: "ebs.csi.aws.com",
+		VolumeSnapshotClassName: ptr.To("csi-snap"), DeletionPolicy: snapshotv1.VolumeSnapshotContentDelete}}
+	content, snap := buildRestoreSnapshot(tn, DatabaseName, source, "snap-0123")
+	if content.Spec.DeletionPolicy != snapshotv1.VolumeSnapshotContentRetain {
+		t.Error("the pre-provisioned content must be Retain: deleting it must never delete the source's snapshot")
+	}
+	if *content.Spec.Source.SnapshotHandle != "snap-0123" || content.Spec.Driver != "ebs.csi.aws.com" ||
+		content.Spec.VolumeSnapshotRef.Namespace != NamespaceFor(tn) || content.Spec.VolumeSnapshotRef.Name != snap.Name {
+		t.Errorf("content = %+v", content.Spec)
+	}
+	if snap.Namespace != NamespaceFor(tn) || *snap.Spec.Source.VolumeSnapshotContentName != content.Name || snap.Name != "restore-database" {
+		t.Errorf("snapshot = %s/%s from %v", snap.Namespace, snap.Name, snap.Spec.Source)
+	}
+}

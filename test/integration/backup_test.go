@@ -135,6 +135,7 @@ var _ = Describe("Backups", func() {
 			t := &silov1.Tenant{}
 			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
 			g.Expect(t.Status.Backups).NotTo(BeNil())
+			g.Expect(t.Status.Backups.NextScheduleTime).NotTo(BeNil())
 			g.Expect(t.Status.Backups.NextScheduleTime.Time).To(BeTemporally("==", at))
 		}).Should(Succeed())
 
@@ -149,6 +150,7 @@ var _ = Describe("Backups", func() {
 		Eventually(func(g Gomega) {
 			t := &silov1.Tenant{}
 			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
+			g.Expect(t.Status.Backups.LastScheduleTime).NotTo(BeNil())
 			g.Expect(t.Status.Backups.LastScheduleTime.Time).To(BeTemporally("==", at))
 			g.Expect(t.Status.Backups.NextScheduleTime.Time).To(BeTemporally("==", at.AddDate(0, 0, 1)))
 		}).Should(Succeed())
@@ -310,6 +312,7 @@ var _ = Describe("Restore", Ordered, func() {
 			finishJob(g, job, true)
 		}).Should(Succeed())
 		awaitRound(source, "1")
+		Eventually(func() bool { return isNotFound(get(job, ns, job.Name)) }).Should(BeTrue(), "a finished checkpoint Job is deleted")
 		Eventually(func(g Gomega) {
 			for _, s := range silosSnapshots(g, source) {
 				if s.Labels[silov1.VolumeLabel] == "database" {
