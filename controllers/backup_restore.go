@@ -22,7 +22,7 @@ import (
 // a tenant namespace to restore from another Tenant's snapshot.
 const RestoreComponent = "restore"
 
-// CredentialsLostAnnotation on a restored database or queue claim says the source
+// CredentialsLostAnnotation on a restored database claim says the source
 // Tenant's credentials were gone, so the restored data expects a password the Tenant
 // does not have; the platform removes it once the password is set.
 const CredentialsLostAnnotation = "silo.dev/credentials-lost"
@@ -136,10 +136,10 @@ func buildRestoreClaim(bc *buildContext, volume, snapshot, from string) (*corev1
 
 // reconcileRestore creates, for each volume whose restoreFrom is set and whose claim
 // does not exist yet, the claim from the named snapshot (pre-provisioning the
-// snapshot in this namespace when it lives in another), and the database's and
-// queue's credentials from the source Tenant's. A volume that cannot be restored yet
-// is held (its claim and workload are not created, so nothing starts empty) and the
-// Tenant says why. It returns the held components. Once a claim exists, restoreFrom
+// snapshot in this namespace when it lives in another), and the database's
+// credentials from the source Tenant's. A volume that cannot be restored yet is held
+// (its claim and workload are not created, so nothing starts empty) and the Tenant
+// says why. It returns the held components. Once a claim exists, restoreFrom
 // is ignored: status.restoredFrom says where each volume came from.
 func (r *TenantReconciler) reconcileRestore(ctx context.Context, bc *buildContext, obs *observation) (map[string]bool, error) {
 	t := bc.Tenant
@@ -260,7 +260,9 @@ func (r *TenantReconciler) restoreClaim(ctx context.Context, bc *buildContext, v
 	if err != nil {
 		return nil, rv, err
 	}
-	if volume != StorageName {
+	// Only the database keeps its password in its data: the queue's comes from its
+	// environment, so a restored queue takes the Tenant's own credentials.
+	if volume == DatabaseName {
 		lost, err := r.restoreCredentials(ctx, t, volume, from)
 		if err != nil {
 			return nil, rv, err
@@ -304,7 +306,7 @@ func (r *TenantReconciler) findSnapshot(ctx context.Context, from, name string) 
 	return nil, &contents.Items[0], nil
 }
 
-// restoreCredentials gives a restored database or queue the source Tenant's
+// restoreCredentials gives a restored database the source Tenant's
 // credentials when the Tenant has none yet and the source's are kept (a Retained or
 // live Tenant): the restored data accepts them. It reports whether the credentials
 // are lost: the source's are gone, or differ from the ones the Tenant already has.

@@ -140,7 +140,7 @@ const (
 	// RestoreRefusedReason: a volume's restoreFrom names a snapshot of another
 	// region (data residency) or one Silo did not take; the volume is not created.
 	RestoreRefusedReason = "RestoreRefused"
-	// CredentialsNotRestoredReason: a database or queue was restored, but the source
+	// CredentialsNotRestoredReason: a database was restored, but the source
 	// Tenant's credentials are gone, so the restored data expects a password the
 	// Tenant does not have.
 	CredentialsNotRestoredReason = "CredentialsNotRestored"
