@@ -207,6 +207,13 @@ var _ = Describe("Backups", func() {
 
 		markSnapshot(backupNow(name, "b"), true)
 		Eventually(func(g Gomega) string { return degradedReason(g, name) }).Should(BeEmpty())
+
+		// A snapshot that never becomes ready counts as failed after its deadline, not before.
+		backupNow(name, "c")
+		Consistently(func(g Gomega) string { return degradedReason(g, name) }, "1s").Should(BeEmpty())
+		fakeClock.Step(16 * time.Minute)
+		poke(&silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}}, "later")
+		Eventually(func(g Gomega) string { return degradedReason(g, name) }).Should(Equal(silov1.BackupFailedReason))
 	})
 
 	It("refuses a schedule that is not a cron expression, with what to write instead", func() {
