@@ -172,3 +172,17 @@ func TestIncompleteSpec(t *testing.T) {
 		})
 	}
 }
+
+func TestEffectiveSpecMergesBackupFieldByField(t *testing.T) {
+	template := &silov1.TenantSpec{Backup: &silov1.BackupSpec{Schedule: "0 3 * * *", TimeZone: "Europe/Paris",
+		Keep: ptrTo[int32](7), DeleteWithTenant: ptrTo(true)}}
+	own := &silov1.TenantSpec{Backup: &silov1.BackupSpec{Keep: ptrTo[int32](30), DeleteWithTenant: ptrTo(false)}}
+	got, err := effectiveSpec(template, own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &silov1.BackupSpec{Schedule: "0 3 * * *", TimeZone: "Europe/Paris", Keep: ptrTo[int32](30), DeleteWithTenant: ptrTo(false)}
+	if diff := cmp.Diff(want, got.Backup); diff != "" {
+		t.Fatalf("effective backup (-want +got):\n%s", diff)
+	}
+}

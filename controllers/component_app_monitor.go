@@ -2,12 +2,9 @@ package controllers
 
 import (
 	"encoding/json"
-	"fmt"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -115,21 +112,5 @@ func (c *Config) monitoringTypes() []client.Object {
 // asked once, at start: a cluster that gets the Prometheus Operator later needs the
 // operator restarted to create PodMonitors.
 func servesPodMonitors(restCfg *rest.Config) (bool, error) {
-	dc, err := discovery.NewDiscoveryClientForConfig(restCfg)
-	if err != nil {
-		return false, fmt.Errorf("creating a discovery client: %w", err)
-	}
-	list, err := dc.ServerResourcesForGroupVersion(monitoringv1.SchemeGroupVersion.String())
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("discovering %s: %w", monitoringv1.SchemeGroupVersion, err)
-	}
-	for _, r := range list.APIResources {
-		if r.Kind == monitoringv1.PodMonitorsKind {
-			return true, nil
-		}
-	}
-	return false, nil
+	return servesKind(restCfg, monitoringv1.SchemeGroupVersion.String(), monitoringv1.PodMonitorsKind)
 }

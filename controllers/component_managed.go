@@ -160,11 +160,7 @@ func (s *managedService) build(bc *buildContext) []runtime.ApplyConfiguration {
 		containers: []*corev1ac.ContainerApplyConfiguration{c}, volumes: volumes})
 	var workload runtime.ApplyConfiguration
 	if s.defaultStorage != nil {
-		size := *s.defaultStorage
-		if spec.storage != nil {
-			size = *spec.storage
-		}
-		workload = singleStatefulSet(t, bc.Config, s.name, size, tmpl)
+		workload = singleStatefulSet(t, bc.Config, s.name, s.dataSize(t), tmpl)
 	} else {
 		workload = deployment(t, s.name, appsv1ac.DeploymentSpec().
 			WithReplicas(workloadReplicas(t, nil, 1)).
@@ -179,11 +175,7 @@ func (s *managedService) build(bc *buildContext) []runtime.ApplyConfiguration {
 // StatefulSet is deleted or scaled down: they hold the tenant's data.
 func singleStatefulSet(t *silov1.Tenant, cfg *Config, name string, size resource.Quantity,
 	tmpl *corev1ac.PodTemplateSpecApplyConfiguration) *appsv1ac.StatefulSetApplyConfiguration {
-	claim := corev1ac.PersistentVolumeClaimSpec().
-		WithAccessModes(corev1.ReadWriteOnce).
-		WithResources(corev1ac.VolumeResourceRequirements().
-			WithRequests(corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size.String())}))
-	placeClaim(t, cfg, claim)
+	claim := dataClaimSpec(t, cfg, size)
 	return appsv1ac.StatefulSet(name, NamespaceFor(t)).
 		WithLabels(componentLabels(t, name)).
 		WithOwnerReferences(ownerRef(t)).
@@ -203,6 +195,25 @@ func singleStatefulSet(t *silov1.Tenant, cfg *Config, name string, size resource
 				WithName(dataVolume).
 				WithLabels(componentLabels(t, name)).
 				WithSpec(claim)))
+}
+
+// dataClaimSpec is the spec of a one-replica StatefulSet's data claim: one node at a
+// time, size, the Tenant's region.
+func dataClaimSpec(t *silov1.Tenant, cfg *Config, size resource.Quantity) *corev1ac.PersistentVolumeClaimSpecApplyConfiguration {
+	claim := corev1ac.PersistentVolumeClaimSpec().
+		WithAccessModes(corev1.ReadWriteOnce).
+		WithResources(corev1ac.VolumeResourceRequirements().
+			WithRequests(corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size.String())}))
+	placeClaim(t, cfg, claim)
+	return claim
+}
+
+// dataSize is the size of a managed service's data volume: the Tenant's, else the default.
+func (s *managedService) dataSize(t *silov1.Tenant) resource.Quantity {
+	if spec := s.spec(t); spec != nil && spec.storage != nil {
+		return *spec.storage
+	}
+	return *s.defaultStorage
 }
 
 // secretEnv returns an environment variable read from a key of a Secret.

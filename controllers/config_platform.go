@@ -60,6 +60,9 @@ type Platform struct {
 	// PodMonitors is true when the cluster serves the PodMonitor kind
 	// (monitoring.coreos.com/v1); the manager finds out at start.
 	PodMonitors bool
+	// VolumeSnapshots is true when the cluster serves the VolumeSnapshot kind
+	// (snapshot.storage.k8s.io/v1); the manager finds out at start.
+	VolumeSnapshots bool
 }
 
 // RoutingMode is how the app is exposed at its host.

@@ -39,7 +39,7 @@ func (r *TenantReconciler) reconcileExport(ctx context.Context, bc *buildContext
 			obs.block(silov1.ExportRefusedReason, err.Error())
 			return nil
 		}
-		now := r.now()
+		now := r.statusNow()
 		st = &silov1.ExportStatus{ID: id, Phase: silov1.ExportRunning, ClaimName: exportClaimName(id), StartTime: &now}
 	}
 	if st.Phase == silov1.ExportRunning {
@@ -88,7 +88,7 @@ func (r *TenantReconciler) runExport(ctx context.Context, bc *buildContext, st *
 		if err := r.releaseExportClaim(ctx, t, st.ClaimName); err != nil {
 			return err
 		}
-		now := r.now()
+		now := r.statusNow()
 		st.Phase, st.CompletionTime, st.Message = silov1.ExportSucceeded, &now, ""
 		r.event(t, corev1.EventTypeNormal, ExportSucceededEventReason, "Export", "the export %s is in the claim %s/%s",
 			st.ID, ns, st.ClaimName)
@@ -96,7 +96,7 @@ func (r *TenantReconciler) runExport(ctx context.Context, bc *buildContext, st *
 		if err := r.releaseExportClaim(ctx, t, st.ClaimName); err != nil {
 			return err
 		}
-		now := r.now()
+		now := r.statusNow()
 		st.Phase, st.CompletionTime = silov1.ExportFailed, &now
 		st.Message = fmt.Sprintf("the export %s failed: see `kubectl logs -n %s job/%s`; the claim %s is kept. "+
 			"Fix the cause, then export again under a new id, or remove the %s annotation",

@@ -18,6 +18,7 @@ import (
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
@@ -30,6 +31,7 @@ func NewScheme() *runtime.Scheme {
 	utilruntime.Must(silov1.AddToScheme(s))
 	utilruntime.Must(gatewayv1.Install(s))
 	utilruntime.Must(monitoringv1.AddToScheme(s))
+	utilruntime.Must(snapshotv1.AddToScheme(s))
 	return s
 }
 
@@ -41,8 +43,11 @@ func CacheOptions(cfg *Config) cache.Options {
 	managed := cache.ByObject{Label: labels.SelectorFromSet(labels.Set{silov1.ManagedByLabel: silov1.ManagedByValue})}
 	forATenant := labels.NewSelector().Add(mustRequirement(silov1.TenantLabel, selection.Exists))
 	byObject := map[client.Object]cache.ByObject{&corev1.Namespace{}: managed}
-	// Migration Jobs, and the class revisions in the operator's namespace.
+	// Migration and checkpoint Jobs, and the class revisions in the operator's namespace.
 	byObject[&batchv1.Job{}] = managed
+	if cfg.Platform.VolumeSnapshots {
+		byObject[&snapshotv1.VolumeSnapshot{}] = managed
+	}
 	byObject[&appsv1.ControllerRevision{}] = cache.ByObject{Label: managed.Label,
 		Namespaces: map[string]cache.Config{cfg.OperatorNamespace: {}}}
 	for _, obj := range cfg.ownedTypes() {
@@ -82,6 +87,9 @@ func NewManager(restCfg *rest.Config, cfg Config, opts ctrl.Options, concurrency
 		return nil, err
 	}
 	cfg.Platform.PodMonitors = podMonitors
+	if cfg.Platform.VolumeSnapshots, err = servesVolumeSnapshots(restCfg); err != nil {
+		return nil, err
+	}
 	opts.Cache = CacheOptions(&cfg)
 	mgr, err := ctrl.NewManager(restCfg, opts)
 	if err != nil {

@@ -41,6 +41,9 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *silov1.Tenant
 		// Not ours (the Tenant never got it): leave it alone.
 	case deletionPolicy(t) == silov1.DeletionPolicyDelete:
 		if ns.DeletionTimestamp.IsZero() {
+			if err := r.releaseSnapshots(ctx, t); err != nil {
+				return ctrl.Result{}, err
+			}
 			if err := r.Delete(ctx, ns, client.Preconditions{UID: &ns.UID}); err != nil && !apierrors.IsNotFound(err) {
 				return ctrl.Result{}, fmt.Errorf("deleting namespace %s: %w", ns.Name, err)
 			}

@@ -55,6 +55,8 @@ type observation struct {
 	// pass looked at them (nil keeps what the last pass wrote).
 	credentials *silov1.CredentialsStatus
 	export      *silov1.ExportStatus
+	// What the backup and restore phases saw.
+	backupObservation
 }
 
 // blockage is a problem shown in the Degraded condition.
@@ -260,6 +262,7 @@ func computeStatus(t *silov1.Tenant, obs *observation, reconcileErr error) silov
 	if obs.export != nil {
 		st.Export = obs.export
 	}
+	st.Backups, st.RestoredFrom = backupStatus(&prev, obs)
 	st.Conditions = []metav1.Condition{readyC, progressing, degraded}
 	return st
 }

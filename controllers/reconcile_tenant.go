@@ -133,7 +133,11 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 	wanted := map[childKey]bool{}
 	fences, grant := splitOwnerBinding(buildIsolation(bc), obs.namespaceCreated)
 	fenceErr := r.applyAll(ctx, fences, wanted, nil, obs)
-	wiringErr := r.readWiring(ctx, bc, obs)
+	restoreHeld, restoreErr := r.reconcileRestore(ctx, bc, obs)
+	wiringErr := errors.Join(restoreErr, r.readWiring(ctx, bc, obs))
+	for c := range restoreHeld {
+		bc.Held[c] = true
+	}
 	mig, migErr := r.reconcileMigration(ctx, bc, obs)
 	if mig != nil && mig.hold != "" {
 		bc.Tenant = holdImage(bc.Tenant, mig.hold)
@@ -151,7 +155,7 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 	holdAll := wiringErr != nil || migErr != nil || guardErr != nil || needsErr != nil
 	workloadErr := r.applyAll(ctx, buildWorkloads(bc), wanted, heldBy(bc.Held, holdAll), obs)
 	errs := []error{fenceErr, wiringErr, migErr, guardErr, needsErr, workloadErr, r.applyAll(ctx, grant, wanted, nil, obs),
-		r.reconcileRotations(ctx, bc, obs), r.reconcileExport(ctx, bc, obs)}
+		r.reconcileRotations(ctx, bc, obs), r.reconcileExport(ctx, bc, obs), r.reconcileBackup(ctx, bc, obs)}
 	if !holdAll && workloadErr == nil {
 		errs = append(errs, r.resumeAutoscaling(ctx, t))
 	}
@@ -260,7 +264,7 @@ func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) e
 	// and a class matters to the Tenants that wait for it.
 	b = b.Owns(&batchv1.Job{}).
 		Watches(&silov1.TenantClass{}, handler.EnqueueRequestsFromMapFunc(r.tenantsWaitingForClass))
-	return b.Complete(r)
+	return r.watchSnapshots(b).Complete(r)
 }
 
 // ownedTypes are the namespaced kinds of child Silo creates in tenant namespaces.

@@ -53,7 +53,7 @@ func (r *TenantReconciler) reconcileRotations(ctx context.Context, bc *buildCont
 			obs.block(silov1.RotationRefusedReason, err.Error())
 		} else {
 			st.Request = req
-			now := r.now()
+			now := r.statusNow()
 			for _, s := range services {
 				setRotation(st, silov1.CredentialRotation{Service: s, Request: req, Phase: silov1.RotationApplying,
 					StartTime: &now, Message: "giving the " + s + " the new password beside the old one"})
@@ -243,7 +243,7 @@ func (r *TenantReconciler) takeRotationAction(ctx context.Context, bc *buildCont
 		r.succeedRotation(t, rot)
 		return false, nil
 	case rotationFail:
-		now := r.now()
+		now := r.statusNow()
 		rot.Phase, rot.CompletionTime = silov1.RotationFailed, &now
 		rot.Message = rotationFailure(t, rot, v)
 		// The Degraded condition it causes records the Warning event (reconcile_events.go).
@@ -254,7 +254,7 @@ func (r *TenantReconciler) takeRotationAction(ctx context.Context, bc *buildCont
 
 // succeedRotation records a rotation's success.
 func (r *TenantReconciler) succeedRotation(t *silov1.Tenant, rot *silov1.CredentialRotation) {
-	now := r.now()
+	now := r.statusNow()
 	rot.Phase, rot.CompletionTime, rot.Message = silov1.RotationSucceeded, &now, ""
 	r.event(t, corev1.EventTypeNormal, RotationSucceededEventReason, "Rotate",
 		"the %s's credentials were rotated (request %q): only the new password works", rot.Service, rot.Request)
@@ -461,10 +461,8 @@ func newPassword() (string, error) {
 	return hex.EncodeToString(raw), nil
 }
 
-// now is the time for status, from the configured clock.
-func (r *TenantReconciler) now() metav1.Time {
-	if r.Config.Clock != nil {
-		return metav1.NewTime(r.Config.Clock.Now()).Rfc3339Copy()
-	}
-	return metav1.Now().Rfc3339Copy()
+// statusNow is the time for status, from the operator's clock, to the second as the
+// API server keeps it.
+func (r *TenantReconciler) statusNow() metav1.Time {
+	return metav1.NewTime(r.now()).Rfc3339Copy()
 }

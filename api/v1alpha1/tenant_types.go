@@ -43,6 +43,7 @@ type Tenant struct {
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.placement) || !has(oldSelf.placement.region) || (has(self.placement) && has(self.placement.region) && self.placement.region == oldSelf.placement.region)",message="placement.region is immutable once set: data residency cannot move; create a new Tenant in the other region and migrate the data"
 // +kubebuilder:validation:XValidation:rule="!has(self.placement) || !has(self.placement.region) || (has(oldSelf.placement) && has(oldSelf.placement.region)) || (!has(oldSelf.storage) && (!has(oldSelf.queue) || has(oldSelf.queue.external)) && (!has(oldSelf.database) || has(oldSelf.database.external)))",message="placement.region cannot be added to a Tenant that already has volumes (storage, a managed queue or a managed database): a volume's storage class is fixed when it is created, so its data cannot follow the region; create a new Tenant in the region and migrate the data, or add the region before the volumes"
 // +kubebuilder:validation:XValidation:rule="has(self.class) || !has(self.workers) || has(self.workers.command) || has(self.workers.image)",message="workers needs a command (or its own image): with neither it would run a second copy of the app server"
+// +kubebuilder:validation:XValidation:rule="has(self.class) || !has(self.backup) || has(self.backup.schedule)",message="backup.schedule is required (a cron expression such as \"0 3 * * *\") unless the Tenant names a class that provides it"
 type TenantSpec struct {
 	// displayName is a human-readable name for the customer, free text.
 	// +optional
@@ -101,6 +102,11 @@ type TenantSpec struct {
 	// the app and the workers.
 	// +optional
 	Storage *StorageSpec `json:"storage,omitempty"`
+
+	// backup, when set, has Silo take CSI VolumeSnapshots of the Tenant's volumes
+	// (database, managed queue, file storage) on a schedule and keep the last few.
+	// +optional
+	Backup *BackupSpec `json:"backup,omitempty"`
 
 	// imagePullSecrets name registry credentials for the tenant's images: Secrets of
 	// type kubernetes.io/dockerconfigjson in the operator's namespace, labelled
@@ -385,6 +391,7 @@ type ExternalService struct {
 
 // QueueSpec is a managed NATS JetStream server or an external queue.
 // +kubebuilder:validation:XValidation:rule="!has(self.external) || (!has(self.storage) && !has(self.version) && !has(self.resources))",message="queue.external cannot be combined with storage, version or resources: those configure the managed queue"
+// +kubebuilder:validation:XValidation:rule="!has(self.external) || !has(self.restoreFrom)",message="queue.restoreFrom cannot be combined with external: only a managed queue has a volume to restore"
 // +kubebuilder:validation:XValidation:rule="has(self.external) || has(oldSelf.external) || (has(self.storage) == has(oldSelf.storage) && (!has(self.storage) || quantity(string(self.storage)).compareTo(quantity(string(oldSelf.storage))) == 0))",message="queue.storage cannot change once the queue exists: its volume is created from a fixed template; resize the claim data-queue-0 instead"
 type QueueSpec struct {
 	// storage is the size of the JetStream volume (default 1Gi). It cannot change
@@ -403,6 +410,11 @@ type QueueSpec struct {
 	// external uses a queue the platform runs instead of a managed one.
 	// +optional
 	External *ExternalService `json:"external,omitempty"`
+	// restoreFrom, when set, creates the queue's volume from a snapshot Silo took. It is
+	// used only when the volume does not exist yet; once it does, the field is
+	// ignored (status.restoredFrom says where the volume came from).
+	// +optional
+	RestoreFrom *RestoreSource `json:"restoreFrom,omitempty"`
 }
 
 // CacheSpec is a managed Valkey server or an external Redis-protocol cache.
@@ -424,6 +436,7 @@ type CacheSpec struct {
 
 // DatabaseSpec is a managed PostgreSQL server or an external database.
 // +kubebuilder:validation:XValidation:rule="!has(self.external) || (!has(self.storage) && !has(self.version) && !has(self.resources))",message="database.external cannot be combined with storage, version or resources: those configure the managed database"
+// +kubebuilder:validation:XValidation:rule="!has(self.external) || !has(self.restoreFrom)",message="database.restoreFrom cannot be combined with external: only a managed database has a volume to restore"
 // +kubebuilder:validation:XValidation:rule="has(self.external) || has(oldSelf.external) || (has(self.storage) == has(oldSelf.storage) && (!has(self.storage) || quantity(string(self.storage)).compareTo(quantity(string(oldSelf.storage))) == 0))",message="database.storage cannot change once the database exists: its volume is created from a fixed template; resize the claim data-database-0 instead"
 // +kubebuilder:validation:XValidation:rule="!has(self.version) || !has(oldSelf.version) || (has(self.allowMajorVersionUpgrade) && self.allowMajorVersionUpgrade) || self.version.find('^[0-9]+') == oldSelf.version.find('^[0-9]+')",message="database.version cannot move to another PostgreSQL major version: the new server cannot read the old data directory without pg_upgrade (or a dump and restore). Upgrade the data first, then set database.allowMajorVersionUpgrade: true together with the new version"
 type DatabaseSpec struct {
@@ -443,6 +456,11 @@ type DatabaseSpec struct {
 	// external uses a database the platform runs instead of a managed one.
 	// +optional
 	External *ExternalService `json:"external,omitempty"`
+	// restoreFrom, when set, creates the database volume from a snapshot Silo took. It is
+	// used only when the volume does not exist yet; once it does, the field is
+	// ignored (status.restoredFrom says where the volume came from).
+	// +optional
+	RestoreFrom *RestoreSource `json:"restoreFrom,omitempty"`
 	// allowMajorVersionUpgrade lets version move to another PostgreSQL major version,
 	// once the data has been upgraded outside Silo (pg_upgrade, or a dump and
 	// restore). Without it such a change is refused.
@@ -467,6 +485,11 @@ type StorageSpec struct {
 	// +optional
 	// +kubebuilder:validation:Enum=ReadWriteMany;ReadWriteOnce
 	AccessMode string `json:"accessMode,omitempty"`
+	// restoreFrom, when set, creates the file storage volume from a snapshot Silo took. It is
+	// used only when the volume does not exist yet; once it does, the field is
+	// ignored (status.restoredFrom says where the volume came from).
+	// +optional
+	RestoreFrom *RestoreSource `json:"restoreFrom,omitempty"`
 }
 
 // QuotaSpec caps what the tenant namespace may consume. Unset fields take the
@@ -693,6 +716,15 @@ type TenantStatus struct {
 	// export reports the latest export of the Tenant's data (annotation silo.dev/export).
 	// +optional
 	Export *ExportStatus `json:"export,omitempty"`
+	// backups is the state of the scheduled snapshots (spec.backup).
+	// +optional
+	Backups *BackupStatus `json:"backups,omitempty"`
+	// restoredFrom says, per volume created from a snapshot, which one.
+	// +optional
+	// +listType=map
+	// +listMapKey=volume
+	// +kubebuilder:validation:MaxItems=8
+	RestoredFrom []RestoredVolume `json:"restoredFrom,omitempty"`
 }
 
 // TenantList is a list of Tenants.

@@ -46,6 +46,7 @@ type TenantClassSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!has(self.suspend)",message="template.suspend is not allowed: suspend one Tenant at a time with its own spec.suspend"
 	// +kubebuilder:validation:XValidation:rule="!has(self.deletionProtection)",message="template.deletionProtection is not allowed: set it on each Tenant"
 	// +kubebuilder:validation:XValidation:rule="!has(self.deletionPolicy)",message="template.deletionPolicy is not allowed: whether a customer's data is deleted with its Tenant is decided on each Tenant"
+	// +kubebuilder:validation:XValidation:rule="(!has(self.database) || !has(self.database.restoreFrom)) && (!has(self.queue) || !has(self.queue.restoreFrom)) && (!has(self.storage) || !has(self.storage.restoreFrom))",message="template restoreFrom is not allowed: a snapshot holds one customer's data; set restoreFrom on the Tenant"
 	// +kubebuilder:validation:XValidation:rule="!has(self.class) && !has(self.classUpdatePolicy)",message="template.class and template.classUpdatePolicy are not allowed: a class cannot name another class"
 	Template TenantSpec `json:"template,omitempty,omitzero"`
 

@@ -3,7 +3,8 @@
 // the same work. `make bench` runs it; see docs/benchmarks.md.
 //
 // `go run ./test/bench rollout` (make bench-rollout) measures a class rollout instead
-// (rollout.go).
+// (rollout.go); `go run ./test/bench backup` (make bench-backup) one scheduled round of
+// snapshots (backup.go).
 //
 // Settings come from the environment:
 //
@@ -51,6 +52,13 @@ import (
 
 func main() {
 	logf.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
+	if len(os.Args) > 1 && os.Args[1] == "backup" {
+		if err := runBackup(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "rollout" {
 		if err := runRollout(context.Background()); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -55,52 +54,20 @@ func runRollout(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	root := testenv.RepoRoot()
-	work, err := os.MkdirTemp("", "silo-bench-rollout-")
+	work, cleanup, step, err := workFolder("silo-bench-rollout-", s)
 	if err != nil {
 		return err
 	}
-	if s.keep {
-		fmt.Fprintln(os.Stderr, "bench: work folder", work)
-	} else {
-		defer os.RemoveAll(work)
-	}
-	step := func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, "bench: %s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
-	}
+	defer cleanup()
 	res := &rolloutResults{tenants: s.tenants, others: max(s.tenants/10, 5)}
 	res.batch = max(s.tenants/10, 1)
-
-	step("building the operator")
-	bin, err := testenv.BuildOperator(root, work)
+	run, err := startOperatorRun(work, s, step)
 	if err != nil {
 		return err
 	}
-	flags, err := testenv.OperatorDefaults(bin)
-	if err != nil {
-		return err
-	}
+	defer run.stop()
+	p, op, flags, workers := run.plane, run.op, run.flags, run.workers
 	res.concurrency = flags["concurrency"]
-	workers, _ := strconv.Atoi(res.concurrency)
-	step("starting the control plane")
-	p, err := startPlane(work + "/plane-operator")
-	if err != nil {
-		return err
-	}
-	defer func() { _ = p.Stop() }()
-	opCfg, err := p.AdminUser(operatorUser)
-	if err != nil {
-		return err
-	}
-	kubeconfig := work + "/operator.kubeconfig"
-	if err := testenv.WriteKubeconfig(opCfg, kubeconfig); err != nil {
-		return err
-	}
-	op := &testenv.OperatorProcess{Bin: bin, Kubeconfig: kubeconfig, LogPath: work + "/operator.log", Args: s.operatorArgs}
-	if err := op.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = op.Stop() }()
 
 	// The operator keeps class revisions in its own namespace.
 	if err := p.Admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: flags["operator-namespace"]}}); err != nil {

@@ -38,3 +38,21 @@ func moduleDir(module string) (string, error) {
 	}
 	return strings.TrimSpace(string(out)), nil
 }
+
+// snapshotModule is the Go module whose VolumeSnapshot types the operator uses; it
+// ships the CSI snapshot CRDs (config/crd), the version go.mod pins.
+const snapshotModule = "github.com/kubernetes-csi/external-snapshotter/client/v8"
+
+// SnapshotCRDPaths returns the files of the VolumeSnapshot, VolumeSnapshotContent and
+// VolumeSnapshotClass CRDs of the pinned module.
+func SnapshotCRDPaths() ([]string, error) {
+	dir, err := moduleDir(snapshotModule)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, name := range []string{"volumesnapshotclasses", "volumesnapshotcontents", "volumesnapshots"} {
+		out = append(out, filepath.Join(dir, "config", "crd", "snapshot.storage.k8s.io_"+name+".yaml"))
+	}
+	return out, nil
+}

@@ -62,13 +62,17 @@ func Start(opts ...Option) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	snapshotCRDs, err := SnapshotCRDPaths()
+	if err != nil {
+		return nil, err
+	}
 	env := &envtest.Environment{
-		// Silo's CRDs, the Gateway API's that tenants' routes use, and the PodMonitor
-		// kind of the Prometheus Operator.
-		CRDDirectoryPaths: append([]string{
+		// Silo's CRDs, the Gateway API's that tenants' routes use, the PodMonitor
+		// kind of the Prometheus Operator, and the CSI snapshot kinds.
+		CRDDirectoryPaths: append(append([]string{
 			filepath.Join(RepoRoot(), "config", "crd", "bases"),
 			filepath.Join(RepoRoot(), "config", "crd", "external"),
-		}, gatewayCRDs...),
+		}, gatewayCRDs...), snapshotCRDs...),
 		ErrorIfCRDPathMissing: true,
 		// envtest's 20 s default is too short for a loaded two-core machine.
 		ControlPlaneStartTimeout: 2 * time.Minute,
