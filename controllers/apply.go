@@ -129,6 +129,7 @@ func (a *applier) apply(ctx context.Context, u *unstructured.Unstructured, opts 
 		return childKey{}, unchanged, fmt.Errorf("applying %s %s: %w", gvk.Kind, objKey, err)
 	}
 	a.versions.record(gvk, objKey, want, u)
+	a.versions.wrote(gvk, objKey, u.GetGeneration())
 	return key, result, nil
 }
 
@@ -357,6 +358,8 @@ func withSpecHash(desired runtime.ApplyConfiguration) (*unstructured.Unstructure
 type appliedVersions struct {
 	mu sync.Mutex
 	m  map[appliedKey]appliedVersion
+	// generations are the metadata.generation each child's last write returned.
+	generations map[appliedKey]int64
 }
 
 type appliedKey struct {
@@ -400,6 +403,32 @@ func (v *appliedVersions) record(gvk schema.GroupVersionKind, key client.ObjectK
 		v.m = map[appliedKey]appliedVersion{}
 	}
 	v.m[appliedKey{gvk, key}] = appliedVersion{resourceVersion: stored.GetResourceVersion(), hash: hash}
+}
+
+// wrote remembers the generation a write of a child returned.
+func (v *appliedVersions) wrote(gvk schema.GroupVersionKind, key client.ObjectKey, generation int64) {
+	if v == nil {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.generations == nil {
+		v.generations = map[appliedKey]int64{}
+	}
+	v.generations[appliedKey{gvk, key}] = generation
+}
+
+// generation is the generation Silo's last write of a child returned, 0 when this
+// process has not written it. The informer cache may still hold an older version of
+// the child for a moment after the write: readiness judged from that version would
+// judge the spec before the write.
+func (v *appliedVersions) generation(gvk schema.GroupVersionKind, key client.ObjectKey) int64 {
+	if v == nil {
+		return 0
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.generations[appliedKey{gvk, key}]
 }
 
 // forget drops what was remembered about a child.

@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
@@ -39,6 +40,20 @@ type buildContext struct {
 	// object Silo did not create sits at their name): they are neither built nor
 	// wired into the connection settings, and their children stay as they are.
 	Held map[string]bool
+	// Written is the generation of a child that Silo's last write of it returned (0
+	// when unknown). Readiness judges a workload against it, never against an older
+	// version the informer cache may still hold.
+	Written func(gvk schema.GroupVersionKind, key client.ObjectKey) int64
+}
+
+// writtenGeneration is the generation Silo last wrote of a workload, or the one obj
+// carries when that is newer (or nothing was written).
+func (bc *buildContext) writtenGeneration(obj client.Object, gvk schema.GroupVersionKind) int64 {
+	gen := obj.GetGeneration()
+	if bc.Written != nil {
+		gen = max(gen, bc.Written(gvk, client.ObjectKeyFromObject(obj)))
+	}
+	return gen
 }
 
 // component is one part of a tenant environment (app, workers, queue, ...): a pure
@@ -169,7 +184,8 @@ func observeDeployment(name string) func(context.Context, client.Reader, *buildC
 		if err := c.Get(ctx, client.ObjectKey{Namespace: NamespaceFor(bc.Tenant), Name: name}, d); err != nil {
 			return notFoundStatus(name, "Deployment", err)
 		}
-		return replicaStatus(name, workloadState{kind: "Deployment", specReplicas: d.Spec.Replicas, generation: d.Generation,
+		gen := bc.writtenGeneration(d, appsv1.SchemeGroupVersion.WithKind("Deployment"))
+		return replicaStatus(name, workloadState{kind: "Deployment", specReplicas: d.Spec.Replicas, generation: gen,
 			observed: d.Status.ObservedGeneration, updated: d.Status.UpdatedReplicas, ready: d.Status.ReadyReplicas,
 			replicas: d.Status.Replicas}), nil
 	}
@@ -182,7 +198,8 @@ func observeStatefulSet(name string) func(context.Context, client.Reader, *build
 		if err := c.Get(ctx, client.ObjectKey{Namespace: NamespaceFor(bc.Tenant), Name: name}, s); err != nil {
 			return notFoundStatus(name, "StatefulSet", err)
 		}
-		st := replicaStatus(name, workloadState{kind: "StatefulSet", specReplicas: s.Spec.Replicas, generation: s.Generation,
+		gen := bc.writtenGeneration(s, appsv1.SchemeGroupVersion.WithKind("StatefulSet"))
+		st := replicaStatus(name, workloadState{kind: "StatefulSet", specReplicas: s.Spec.Replicas, generation: gen,
 			observed: s.Status.ObservedGeneration, updated: s.Status.UpdatedReplicas, ready: s.Status.ReadyReplicas,
 			currentRevision: s.Status.CurrentRevision, updateRevision: s.Status.UpdateRevision})
 		return withClaimProblem(st, bc, dataVolume+"-"+name+"-0"), nil

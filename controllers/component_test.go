@@ -8,7 +8,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
@@ -183,6 +185,47 @@ func TestObserveReadsWorkloadsAndClaims(t *testing.T) {
 	}
 	if st, err := observeDeployment("app")(ctx, c, bc); err != nil || st.Ready || st.Message != "Deployment app not created yet" {
 		t.Errorf("app: %+v %v", st, err)
+	}
+}
+
+func TestObserveJudgesTheGenerationSiloWrote(t *testing.T) {
+	tn := testTenant()
+	ns := NamespaceFor(tn)
+	// The informer cache still holds the version before Silo's last write: all of
+	// it rolled out. Readiness must wait for the controller to see the write.
+	c := fake.NewClientBuilder().WithScheme(NewScheme()).WithObjects(
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "app", Namespace: ns, Generation: 3},
+			Spec:   appsv1.DeploymentSpec{Replicas: ptr.To(int32(1))},
+			Status: appsv1.DeploymentStatus{ObservedGeneration: 3, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1}},
+		&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "database", Namespace: ns, Generation: 1},
+			Spec:   appsv1.StatefulSetSpec{Replicas: ptr.To(int32(1))},
+			Status: appsv1.StatefulSetStatus{ObservedGeneration: 1, UpdatedReplicas: 1, ReadyReplicas: 1}},
+	).Build()
+	ctx := context.Background()
+	for name, tc := range map[string]struct {
+		written   int64
+		wantReady bool
+	}{
+		"Silo wrote a newer generation than the cache holds": {written: 4},
+		"the cache holds what Silo wrote":                    {written: 3, wantReady: true},
+		"Silo wrote nothing in this process":                 {written: 0, wantReady: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			bc := testContext(tn)
+			bc.Written = func(gvk schema.GroupVersionKind, key client.ObjectKey) int64 {
+				if gvk.Kind == "Deployment" && key.Name == "app" {
+					return tc.written
+				}
+				return 0
+			}
+			st, err := observeDeployment("app")(ctx, c, bc)
+			if err != nil || st.Ready != tc.wantReady {
+				t.Errorf("app: %+v %v, want ready %v", st, err, tc.wantReady)
+			}
+			if st, _ := observeStatefulSet("database")(ctx, c, bc); !st.Ready {
+				t.Errorf("database, not written: %+v", st)
+			}
+		})
 	}
 }
 

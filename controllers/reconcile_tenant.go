@@ -128,7 +128,7 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 	if done, err := r.reconcileNamespace(ctx, t, obs); err != nil || done {
 		return err
 	}
-	bc := &buildContext{Tenant: t, Config: &r.Config}
+	bc := &buildContext{Tenant: t, Config: &r.Config, Written: r.applier().versions.generation}
 	// Every child the Tenant wants, applied or not: pruning must spare them all.
 	wanted := map[childKey]bool{}
 	fences, grant := splitOwnerBinding(buildIsolation(bc), obs.namespaceCreated)

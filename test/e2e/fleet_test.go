@@ -19,13 +19,12 @@ import (
 )
 
 var _ = Describe("A TenantClass rollout on a real control plane", Label("fleet"), func() {
-	It("moves 20 Tenants to a new app image in batches of maxUnavailable, seen by sampling their Deployments", func() {
+	It("moves 20 Tenants to a new app image in batches of maxUnavailable, seen by watching their Deployments", func() {
 		const (
-			tenants   = 20
-			batch     = 5 // 25% of 20
-			oldImage  = "registry.example.com/shop/app:1.5.0"
-			newImage  = "registry.example.com/shop/app:1.6.0"
-			sampleGap = 200 * time.Millisecond
+			tenants  = 20
+			batch    = 5 // 25% of 20
+			oldImage = "registry.example.com/shop/app:1.5.0"
+			newImage = "registry.example.com/shop/app:1.6.0"
 		)
 		class := &silov1.TenantClass{
 			ObjectMeta: metav1.ObjectMeta{Name: "e2e-fleet-" + runID},
@@ -49,48 +48,74 @@ var _ = Describe("A TenantClass rollout on a real control plane", Label("fleet")
 			waitReady(t)
 		}
 
-		// Sample the app Deployments from outside: how many run the new image, and how
-		// many are mid-rollout (new image, not yet rolled out and available).
-		var (
-			mu                  sync.Mutex
-			maxMoving, partials int
-		)
-		sample := func() (onNew int) {
-			moving := 0
-			for _, t := range list {
-				d := &appsv1.Deployment{}
-				if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns(t), Name: appDeployment}, d); err != nil {
-					continue
-				}
-				if d.Spec.Template.Spec.Containers[0].Image != newImage {
-					continue
-				}
-				onNew++
-				want := ptr.Deref(d.Spec.Replicas, 1)
-				if d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < want || d.Status.AvailableReplicas < want {
-					moving++
-				}
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			maxMoving = max(maxMoving, moving)
-			if onNew > 0 && onNew < tenants {
-				partials++
-			}
-			return onNew
+		// Watch the app Deployments from outside, every change in the order the API
+		// server made it (a watch misses no state, where sampling could): how many
+		// run the new image, and how many are mid-rollout (new image, not yet rolled
+		// out and available).
+		namespaces := map[string]bool{}
+		for _, t := range list {
+			namespaces[ns(t)] = true
 		}
+		wc, err := client.NewWithWatch(restCfg, client.Options{Scheme: k8s.Scheme()})
+		Expect(err).NotTo(HaveOccurred())
+		w, err := wc.Watch(ctx, &appsv1.DeploymentList{}, client.MatchingLabels{silov1.ComponentLabel: appDeployment})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(w.Stop)
+		var (
+			mu sync.Mutex
+			// onNew and moving are the Deployments on the new image, and those of
+			// them not rolled out yet.
+			onNew, moving = map[string]bool{}, map[string]bool{}
+			maxMoving     int
+			// startedAfterADone counts Deployments that took the new image after
+			// another had finished rolling out to it: a later batch.
+			startedAfterADone int
+		)
+		go func() {
+			defer GinkgoRecover()
+			for ev := range w.ResultChan() {
+				d, ok := ev.Object.(*appsv1.Deployment)
+				if !ok || !namespaces[d.Namespace] {
+					continue
+				}
+				mu.Lock()
+				isNew := d.Spec.Template.Spec.Containers[0].Image == newImage
+				want := ptr.Deref(d.Spec.Replicas, 1)
+				rolling := isNew && (d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < want ||
+					d.Status.Replicas > d.Status.UpdatedReplicas || d.Status.AvailableReplicas < want)
+				if isNew && !onNew[d.Namespace] && len(onNew) > len(moving) {
+					startedAfterADone++
+				}
+				if isNew {
+					onNew[d.Namespace] = true
+				}
+				if rolling {
+					moving[d.Namespace] = true
+				} else {
+					delete(moving, d.Namespace)
+				}
+				maxMoving = max(maxMoving, len(moving))
+				mu.Unlock()
+			}
+		}()
 		patch := fmt.Sprintf(`{"spec":{"template":{"app":{"image":%q}}}}`, newImage)
 		Expect(k8s.Patch(ctx, class, client.RawPatch(types.MergePatchType, []byte(patch)))).To(Succeed())
 		Eventually(func(g Gomega) {
-			g.Expect(sample()).To(Equal(tenants))
+			mu.Lock()
+			g.Expect(onNew).To(HaveLen(tenants))
+			g.Expect(moving).To(BeEmpty())
+			mu.Unlock()
 			got := &silov1.TenantClass{}
 			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(class), got)).To(Succeed())
 			g.Expect(got.Status.Updated).To(BeNumerically("==", tenants))
 			g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, silov1.ReadyCondition)).To(BeTrue())
-		}).WithTimeout(5 * time.Minute).WithPolling(sampleGap).Should(Succeed())
+		}).WithTimeout(5 * time.Minute).Should(Succeed())
 
+		mu.Lock()
+		defer mu.Unlock()
 		Expect(maxMoving).To(BeNumerically("<=", batch), "more Tenants than maxUnavailable were mid-rollout at once")
-		Expect(partials).To(BeNumerically(">", 0), "every Tenant moved at once: no batches were seen")
+		Expect(startedAfterADone).To(BeNumerically(">=", tenants-batch),
+			"Tenants beyond the first batch took the new image before any earlier one had rolled out to it")
 		for _, t := range list {
 			waitReady(t)
 		}
