@@ -102,9 +102,10 @@ var _ = Describe("A TenantClass rollout on a real control plane", Label("fleet")
 		Expect(k8s.Patch(ctx, class, client.RawPatch(types.MergePatchType, []byte(patch)))).To(Succeed())
 		Eventually(func(g Gomega) {
 			mu.Lock()
-			g.Expect(onNew).To(HaveLen(tenants))
-			g.Expect(moving).To(BeEmpty())
+			nNew, nMoving := len(onNew), len(moving)
 			mu.Unlock()
+			g.Expect(nNew).To(Equal(tenants))
+			g.Expect(nMoving).To(BeZero())
 			got := &silov1.TenantClass{}
 			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(class), got)).To(Succeed())
 			g.Expect(got.Status.Updated).To(BeNumerically("==", tenants))
