@@ -99,8 +99,10 @@ func (r *TenantReconciler) reconcileBackup(ctx context.Context, bc *buildContext
 	now := r.now()
 	round, next := dueRound(sched, prev, t.Annotations[silov1.BackupNowAnnotation], now)
 	obs.backups.NextScheduleTime = &metav1.Time{Time: next.UTC()}
+	done := true
 	if round != nil {
-		done, err := r.takeRound(ctx, bc, round, now, obs)
+		var err error
+		done, err = r.takeRound(ctx, bc, round, now, obs)
 		switch {
 		case err != nil:
 			return err
@@ -113,6 +115,15 @@ func (r *TenantReconciler) reconcileBackup(ctx context.Context, bc *buildContext
 			obs.backups.LastRequest = round.request
 		default:
 			obs.backups.LastScheduleTime = &metav1.Time{Time: round.slot}
+		}
+	}
+	if done {
+		// Finished checkpoint Jobs go once their round is over, on any later pass
+		// too: a round that did not wait for its Job (the database was not ready,
+		// the deadline passed) leaves it to finish after the snapshots. The newest
+		// failed one stays for its logs.
+		if err := r.cleanUpCheckpoints(ctx, t); err != nil {
+			return err
 		}
 	}
 	obs.requeueWithin(next.Sub(now))
@@ -140,14 +151,6 @@ func (r *TenantReconciler) takeRound(ctx context.Context, bc *buildContext, roun
 	if ready, err := r.checkpointed(ctx, bc, round, now, vols, obs); err != nil || !ready {
 		return false, err
 	}
-	// Finished checkpoint Jobs go (the newest failed one stays for its logs).
-	jobs := &batchv1.JobList{}
-	if err := r.List(ctx, jobs, client.InNamespace(NamespaceFor(t)), client.MatchingLabels(componentLabels(t, BackupComponent))); err != nil {
-		return false, fmt.Errorf("listing checkpoint Jobs of %s: %w", klog.KObj(t), err)
-	}
-	if err := r.cleanUpMigrations(ctx, jobs.Items, ""); err != nil {
-		return false, err
-	}
 	var names []string
 	for _, v := range vols {
 		s := buildSnapshot(t, v, round, now)
@@ -162,6 +165,16 @@ func (r *TenantReconciler) takeRound(ctx context.Context, bc *buildContext, roun
 		r.event(t, corev1.EventTypeNormal, "BackupStarted", "Backup", "took snapshots %s", strings.Join(names, ", "))
 	}
 	return true, nil
+}
+
+// cleanUpCheckpoints deletes the Tenant's finished checkpoint Jobs but the newest
+// failed one.
+func (r *TenantReconciler) cleanUpCheckpoints(ctx context.Context, t *silov1.Tenant) error {
+	jobs := &batchv1.JobList{}
+	if err := r.List(ctx, jobs, client.InNamespace(NamespaceFor(t)), client.MatchingLabels(componentLabels(t, BackupComponent))); err != nil {
+		return fmt.Errorf("listing checkpoint Jobs of %s: %w", klog.KObj(t), err)
+	}
+	return r.cleanUpMigrations(ctx, jobs.Items, "")
 }
 
 // checkpointed reports whether the round's database checkpoint is done (or not
