@@ -92,6 +92,11 @@ BENCH_TENANTS ?= 50
 bench: k8s-binaries ## Benchmark against envtest and the API server's ceiling (BENCH_TENANTS=50; BENCH_WRITE=1 updates docs/benchmarks.md).
 	BENCH_TENANTS=$(BENCH_TENANTS) go run ./test/bench
 
+.PHONY: bench-compare
+bench-compare: k8s-binaries ## Operator CPU per provisioned Tenant of BENCH_BASE=<git rev> against the tree's, alternating runs in the same conditions.
+	@test -n "$(BENCH_BASE)" || { echo "set BENCH_BASE to a git revision, e.g. make bench-compare BENCH_BASE=v0.1.0"; exit 2; }
+	BENCH_TENANTS=$(BENCH_TENANTS) hack/bench-compare.sh $(BENCH_BASE)
+
 .PHONY: bench-headline
 bench-headline: k8s-binaries ## The headline pair on a quiet machine: 200 then 1,000 Tenants, both written to docs/benchmarks.md.
 	$(MAKE) bench BENCH_TENANTS=200 BENCH_WRITE=1

@@ -15,6 +15,10 @@
 //	BENCH_WRITE=1        write the results into docs/benchmarks.md
 //	BENCH_OUT            write the results into this file instead
 //	BENCH_KEEP=1         keep the work folder (operator and audit logs)
+//	BENCH_OPERATOR_REV   measure the operator of this git revision instead of the tree's
+//	BENCH_CEILING=0      skip the API server's ceilings (for comparing two operators)
+//	BENCH_CPUPROFILE_PROVISION=f  write the operator's CPU profile of 15 s of provisioning to f
+//	BENCH_CPUPROFILE_AFTER=d      start that profile d (a Go duration) into the provisioning
 //	BENCH_CPUPROFILE     write the operator's CPU profile of the steady-state phase here
 //
 // The run fails when the operator writes anything while nothing changed (steady state,
@@ -22,6 +26,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -85,10 +90,17 @@ type settings struct {
 	operatorArgs              []string
 	out                       string
 	keep                      bool
+	// operatorRev is another git revision whose operator the run measures instead of
+	// the working tree's (BENCH_OPERATOR_REV), for a comparison in the same conditions.
+	operatorRev string
+	// ceiling is false with BENCH_CEILING=0: the run skips the API server's ceilings
+	// (a comparison of two operators needs only the operator's side).
+	ceiling bool
 }
 
 func loadSettings() (settings, error) {
-	s := settings{operatorArgs: strings.Fields(os.Getenv("BENCH_OPERATOR_ARGS")), keep: os.Getenv("BENCH_KEEP") == "1"}
+	s := settings{operatorArgs: strings.Fields(os.Getenv("BENCH_OPERATOR_ARGS")), keep: os.Getenv("BENCH_KEEP") == "1",
+		operatorRev: os.Getenv("BENCH_OPERATOR_REV"), ceiling: os.Getenv("BENCH_CEILING") != "0"}
 	var err error
 	if s.tenants, err = testenv.EnvInt("BENCH_TENANTS", 50); err != nil {
 		return s, err
@@ -106,6 +118,13 @@ func loadSettings() (settings, error) {
 	s.out = os.Getenv("BENCH_OUT")
 	if s.out == "" && os.Getenv("BENCH_WRITE") == "1" {
 		s.out = filepath.Join(testenv.RepoRoot(), "docs", "benchmarks.md")
+	}
+	if s.out != "" && !s.ceiling {
+		return s, fmt.Errorf("BENCH_CEILING=0 skips the ceilings the doc compares against: unset it, or BENCH_WRITE and BENCH_OUT")
+	}
+	if s.out != "" && s.operatorRev != "" {
+		return s, fmt.Errorf("BENCH_OPERATOR_REV measures another revision's operator, for a comparison: " +
+			"the doc records only the tree's own (unset BENCH_WRITE and BENCH_OUT, or BENCH_OPERATOR_REV)")
 	}
 	return s, nil
 }
@@ -173,8 +192,14 @@ func run(ctx context.Context) (*results, error) {
 		fmt.Fprintf(os.Stderr, "bench: %s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 	}
 
-	step("building the operator")
-	bin, err := testenv.BuildOperator(root, work)
+	var bin string
+	if s.operatorRev != "" {
+		step("building the operator of %s", s.operatorRev)
+		bin, err = testenv.BuildOperatorAt(root, work, s.operatorRev)
+	} else {
+		step("building the operator")
+		bin, err = testenv.BuildOperator(root, work)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +237,8 @@ func run(ctx context.Context) (*results, error) {
 	if err != nil {
 		return nil, err
 	}
-	op := &testenv.OperatorProcess{Bin: bin, Kubeconfig: kubeconfig, LogPath: work + "/operator.log", Args: s.operatorArgs}
+	op := &testenv.OperatorProcess{Bin: bin, Kubeconfig: kubeconfig, LogPath: work + "/operator.log", Args: s.operatorArgs,
+		Defaults: flags}
 	step("starting the operator %v", s.operatorArgs)
 	if err := op.Start(); err != nil {
 		return nil, err
@@ -264,6 +290,21 @@ func run(ctx context.Context) (*results, error) {
 	if err != nil {
 		return res, err
 	}
+	provProfiled := make(chan error, 1)
+	if path := os.Getenv("BENCH_CPUPROFILE_PROVISION"); path != "" {
+		// The operator's CPU profile of 15 s of provisioning, from its start or
+		// BENCH_CPUPROFILE_AFTER into it, for `go tool pprof`.
+		after, err := time.ParseDuration(cmp.Or(os.Getenv("BENCH_CPUPROFILE_AFTER"), "0s"))
+		if err != nil {
+			return res, fmt.Errorf("BENCH_CPUPROFILE_AFTER: %w", err)
+		}
+		go func() {
+			time.Sleep(after)
+			provProfiled <- op.CPUProfile(path, 15*time.Second)
+		}()
+	} else {
+		provProfiled <- nil
+	}
 	m := p.Audit.Mark()
 	if res.provision, err = create(bench, 2*time.Minute+time.Duration(s.tenants)*time.Second); err != nil {
 		return res, err
@@ -274,11 +315,16 @@ func run(ctx context.Context) (*results, error) {
 		return res, err
 	}
 	res.settle = idle.Sub(m.At)
+	if err := <-provProfiled; err != nil {
+		return res, err
+	}
 	q1, err := op.Queue()
 	if err != nil {
 		return res, err
 	}
 	res.provReconciles, res.provCPU = q1.Reconciles-q0.Reconciles, q1.CPUSeconds-q0.CPUSeconds
+	step("provisioned in %s: %.1f reconciles and %.1f ms of operator CPU per Tenant", testenv.Secs(res.provision),
+		res.provReconciles/float64(s.tenants), res.provCPU*1000/float64(s.tenants))
 	if res.provReq, err = p.Audit.Since(m, operatorUser); err != nil {
 		return res, err
 	}
@@ -393,6 +439,9 @@ func run(ctx context.Context) (*results, error) {
 	_ = p.Stop()
 
 	for _, apply := range []bool{false, true} {
+		if !s.ceiling {
+			break
+		}
 		how := "create"
 		if apply {
 			how = "server-side apply"
