@@ -322,9 +322,9 @@ func run(ctx context.Context) (*results, error) {
 	if err != nil {
 		return res, err
 	}
-	res.provReconciles, res.provCPU = q1.Reconciles-q0.Reconciles, q1.CPUSeconds-q0.CPUSeconds
-	step("provisioned in %s: %.1f reconciles and %.1f ms of operator CPU per Tenant", testenv.Secs(res.provision),
-		res.provReconciles/float64(s.tenants), res.provCPU*1000/float64(s.tenants))
+	res.provReconciles, res.provCPU, res.provAlloc = q1.Reconciles-q0.Reconciles, q1.CPUSeconds-q0.CPUSeconds, q1.AllocBytes-q0.AllocBytes
+	step("provisioned in %s: %.1f reconciles, %.1f ms of operator CPU and %.2f MiB allocated per Tenant", testenv.Secs(res.provision),
+		res.provReconciles/float64(s.tenants), res.provCPU*1000/float64(s.tenants), res.provAlloc/float64(s.tenants)/(1<<20))
 	if res.provReq, err = p.Audit.Since(m, operatorUser); err != nil {
 		return res, err
 	}

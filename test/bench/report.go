@@ -24,6 +24,7 @@ type results struct {
 	ceilingApply               time.Duration
 	provReq, ceilReq           testenv.Requests
 	provReconciles, provCPU    float64
+	provAlloc                  float64 // bytes the operator allocated while provisioning
 
 	steady    time.Duration
 	steadyReq testenv.Requests
@@ -127,7 +128,8 @@ func (r *results) rows() []row {
 		{"1. throughput", fmt.Sprintf("%.1f Tenants/s", float64(n)/r.provision.Seconds()),
 			fmt.Sprintf("ceiling %.1f Tenants/s", float64(n)/r.ceiling.Seconds()), "", "", ""},
 		{"1. until the operator is idle", testenv.Secs(r.settle), "", "", "", ""},
-		{"1. operator work per Tenant", fmt.Sprintf("%.1f reconciles, %.1f ms CPU", r.provReconciles/float64(n), r.provCPU*1000/float64(n)), "", "", "", ""},
+		{"1. operator work per Tenant", fmt.Sprintf("%.1f reconciles, %.1f ms CPU, %.2f MiB allocated", r.provReconciles/float64(n),
+			r.provCPU*1000/float64(n), r.provAlloc/float64(n)/(1<<20)), "", "", "", ""},
 		{"2. writes per Tenant", fmt.Sprintf("%.2f", writesPer), fmt.Sprintf("ceiling %.2f; children %d", ceilPer, r.children),
 			"", fmt.Sprintf("<= children + 3 = %d", r.children+3), yes(writesPer <= float64(r.children+3))},
 		{"2. events per Tenant (counted in the writes)", fmt.Sprintf("%.2f", float64(r.provReq.Events())/float64(n)), "", "", "", ""},
