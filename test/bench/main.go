@@ -19,6 +19,8 @@
 //	BENCH_CEILING=0      skip the API server's ceilings (for comparing two operators)
 //	BENCH_CPUPROFILE_PROVISION=f  write the operator's CPU profile of 15 s of provisioning to f
 //	BENCH_CPUPROFILE_AFTER=d      start that profile d (a Go duration) into the provisioning
+//	BENCH_ALLOCPROFILE=f write the operator's allocation profiles before (f.before) and after
+//	                     provisioning: go tool pprof -sample_index=alloc_space -base f.before bin f
 //	BENCH_CPUPROFILE     write the operator's CPU profile of the steady-state phase here
 //
 // The run fails when the operator writes anything while nothing changed (steady state,
@@ -290,6 +292,12 @@ func run(ctx context.Context) (*results, error) {
 	if err != nil {
 		return res, err
 	}
+	allocsPath := os.Getenv("BENCH_ALLOCPROFILE")
+	if allocsPath != "" {
+		if err := op.AllocsProfile(allocsPath + ".before"); err != nil {
+			return res, err
+		}
+	}
 	provProfiled := make(chan error, 1)
 	if path := os.Getenv("BENCH_CPUPROFILE_PROVISION"); path != "" {
 		// The operator's CPU profile of 15 s of provisioning, from its start or
@@ -321,6 +329,11 @@ func run(ctx context.Context) (*results, error) {
 	q1, err := op.Queue()
 	if err != nil {
 		return res, err
+	}
+	if allocsPath != "" {
+		if err := op.AllocsProfile(allocsPath); err != nil {
+			return res, err
+		}
 	}
 	res.provReconciles, res.provCPU, res.provAlloc = q1.Reconciles-q0.Reconciles, q1.CPUSeconds-q0.CPUSeconds, q1.AllocBytes-q0.AllocBytes
 	step("provisioned in %s: %.1f reconciles, %.1f ms of operator CPU and %.2f MiB allocated per Tenant", testenv.Secs(res.provision),

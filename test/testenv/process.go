@@ -361,3 +361,14 @@ func (o *OperatorProcess) CPUProfile(path string, d time.Duration) error {
 	}
 	return os.WriteFile(path, []byte(prof), 0o644)
 }
+
+// AllocsProfile writes the operator's allocation profile (every allocation since the
+// process started, sampled) to path; two of them give a phase's allocations with
+// `go tool pprof -base`.
+func (o *OperatorProcess) AllocsProfile(path string) error {
+	prof, err := httpGet("http://" + o.pprofAddr + "/debug/pprof/allocs")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(prof), 0o644)
+}
