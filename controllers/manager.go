@@ -91,6 +91,9 @@ func NewManager(restCfg *rest.Config, cfg Config, opts ctrl.Options, concurrency
 		return nil, err
 	}
 	opts.Cache = CacheOptions(&cfg)
+	if opts.MapperProvider == nil {
+		opts.MapperProvider = memoMapperProvider
+	}
 	mgr, err := ctrl.NewManager(restCfg, opts)
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
