@@ -75,7 +75,7 @@ fi
 put() {
   echo "uploading $1 ($(wc -c < "$1") bytes) to $SILO_UPLOAD_LOCATION$1"
   printf 'url = "%s"\n' "$2" | curl -q --config - --fail-with-body --silent --show-error \
-    --retry 3 --retry-all-errors --upload-file "$1"
+    --retry 3 --upload-file "$1"
 }
 if [ -n "${SILO_UPLOAD_DATABASE:-}" ]; then put database.dump "$SILO_UPLOAD_DATABASE"; fi
 if [ -n "${SILO_UPLOAD_FILES:-}" ]; then put files.tar "$SILO_UPLOAD_FILES"; fi
