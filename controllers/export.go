@@ -146,13 +146,15 @@ func (r *TenantReconciler) runExport(ctx context.Context, bc *buildContext, st *
 			}
 			st.ObjectStorage = exportLocation(store, t, st.ID)
 		}
-		if err := r.applyDataChild(ctx, buildExportClaim(bc, st.ID)); err != nil {
-			return err
-		}
+		// The upload Secret first: one at its name that is not Silo's stops the
+		// export before anything else is created.
 		if store != nil {
 			if err := r.createUploadSecret(ctx, bc, st.ID, store); err != nil {
 				return err
 			}
+		}
+		if err := r.applyDataChild(ctx, buildExportClaim(bc, st.ID)); err != nil {
+			return err
 		}
 		if err := r.applyDataChild(ctx, buildExportJob(bc, st.ID, store)); err != nil {
 			return err
