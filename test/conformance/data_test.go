@@ -10,7 +10,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -168,14 +167,7 @@ var _ = Describe("Customer data: rotation and export", func() {
 			StringData: map[string]string{"MANIFEST": "https://attacker.example/b/MANIFEST", "files.tar": "https://attacker.example/b/files.tar"}}
 		Expect(owner.Create(ctx, planted)).To(Succeed())
 		annotateTenant(t.Name, silov1.ExportAnnotation, "x0")
-		Eventually(func(g Gomega) {
-			got := &silov1.Tenant{}
-			g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(t), got)).To(Succeed())
-			d := meta.FindStatusCondition(got.Status.Conditions, silov1.DegradedCondition)
-			g.Expect(d).NotTo(BeNil())
-			g.Expect(d.Reason).To(Equal(silov1.ExportRefusedReason))
-			g.Expect(d.Message).To(ContainSubstring("Secret " + tns + "/export-x0-upload already exists"))
-		}).Should(Succeed())
+		expectDegraded(t.Name, silov1.ExportRefusedReason, "Secret "+tns+"/export-x0-upload already exists")
 		jobs := &batchv1.JobList{}
 		Expect(admin.List(ctx, jobs, client.InNamespace(tns), client.MatchingLabels{silov1.ComponentLabel: controllers.ExportComponent})).To(Succeed())
 		Expect(jobs.Items).To(BeEmpty())

@@ -27,23 +27,39 @@ func exportOf(g Gomega, name string) *silov1.ExportStatus {
 	return t.Status.Export
 }
 
+// exportingTenant creates a settled Tenant with a managed database and file storage,
+// placed in region on the node pool exports, and returns its name and namespace.
+func exportingTenant(prefix, region string) (string, string) {
+	GinkgoHelper()
+	t := newTenant(uniqueName(prefix))
+	t.Spec.Database = &silov1.DatabaseSpec{}
+	t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi")}
+	t.Spec.Placement.Region = region
+	t.Spec.Isolation.NodePool = "exports"
+	Expect(k8s.Create(ctx, t)).To(Succeed())
+	waitSettled(t.Name)
+	return t.Name, "tenant-" + t.Name
+}
+
+// onlyExportJob waits for the Tenant's one export Job.
+func onlyExportJob(name string) batchv1.Job {
+	GinkgoHelper()
+	var job batchv1.Job
+	Eventually(func(g Gomega) {
+		jobs := exportJobs(g, name)
+		g.Expect(jobs).To(HaveLen(1))
+		job = jobs[0]
+	}).Should(Succeed())
+	return job
+}
+
 var _ = Describe("Export", func() {
 	It("creates the claim and one Job in the Tenant's region, security and image, and reports its result once per id", func() {
-		t := newTenant(uniqueName("export"))
-		t.Spec.Database = &silov1.DatabaseSpec{}
-		t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi")}
-		t.Spec.Placement.Region = "eu-west-1"
-		t.Spec.Isolation.NodePool = "exports"
-		Expect(k8s.Create(ctx, t)).To(Succeed())
-		name, ns := t.Name, "tenant-"+t.Name
-		waitSettled(name)
+		name, ns := exportingTenant("export", "eu-west-1")
 
 		annotate(name, silov1.ExportAnnotation, "2027-01-15")
-		var job batchv1.Job
+		job := onlyExportJob(name)
 		Eventually(func(g Gomega) {
-			jobs := exportJobs(g, name)
-			g.Expect(jobs).To(HaveLen(1))
-			job = jobs[0]
 			g.Expect(exportOf(g, name)).To(HaveField("Phase", silov1.ExportRunning))
 		}).Should(Succeed())
 		claim := &corev1.PersistentVolumeClaim{}
@@ -183,22 +199,10 @@ var _ = Describe("Export to object storage", func() {
 
 	It("uploads from a Job in the Tenant's region and security, with presigned URLs only, and reports the bucket and key", func() {
 		objectStorageSecret(exportRegion, nil)
-		t := newTenant(uniqueName("export-s3"))
-		t.Spec.Database = &silov1.DatabaseSpec{}
-		t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi")}
-		t.Spec.Placement.Region = exportRegion
-		t.Spec.Isolation.NodePool = "exports"
-		Expect(k8s.Create(ctx, t)).To(Succeed())
-		name, ns := t.Name, "tenant-"+t.Name
-		waitSettled(name)
+		name, ns := exportingTenant("export-s3", exportRegion)
 
 		annotate(name, silov1.ExportAnnotation, "x1")
-		var job batchv1.Job
-		Eventually(func(g Gomega) {
-			jobs := exportJobs(g, name)
-			g.Expect(jobs).To(HaveLen(1))
-			job = jobs[0]
-		}).Should(Succeed())
+		job := onlyExportJob(name)
 		key := "exports/" + name + "/x1/"
 		Eventually(func(g Gomega) {
 			e := exportOf(g, name)
@@ -303,12 +307,7 @@ var _ = Describe("Export to object storage", func() {
 		other := "us-east-1"
 		objectStorageSecret(exportResidentRegion, map[string]string{"endpoint": "https://s3.us-east-1.amazonaws.com",
 			"bucket": "silo-exports-us", "region": other, "accessKeyID": "AKID", "secretAccessKey": secretAccessKey})
-		t := newTenant(uniqueName("export-s3-region"))
-		t.Spec.Database = &silov1.DatabaseSpec{}
-		t.Spec.Placement.Region = exportResidentRegion
-		Expect(k8s.Create(ctx, t)).To(Succeed())
-		name, ns := t.Name, "tenant-"+t.Name
-		waitSettled(name)
+		name, ns := exportingTenant("export-s3-region", exportResidentRegion)
 
 		annotate(name, silov1.ExportAnnotation, "x1")
 		Eventually(func(g Gomega) {
@@ -322,11 +321,8 @@ var _ = Describe("Export to object storage", func() {
 		// Positive control: the platform points the region at a bucket in it.
 		objectStorageSecret(exportResidentRegion, nil)
 		annotate(name, "test.silo.dev/poke", "resident")
-		var job batchv1.Job
+		job := onlyExportJob(name)
 		Eventually(func(g Gomega) {
-			jobs := exportJobs(g, name)
-			g.Expect(jobs).To(HaveLen(1))
-			job = jobs[0]
 			g.Expect(exportOf(g, name)).To(HaveField("ObjectStorage.Region", exportResidentRegion))
 		}).Should(Succeed())
 		Expect(uploadSecret(Default, ns, "x1").Data).To(HaveKey("database.dump"))
