@@ -70,6 +70,10 @@ func objectStoreFrom(s *corev1.Secret) (*objectStore, error) {
 	if st.scheme, st.host, err = parseEndpoint(st.endpoint); err != nil {
 		errs = append(errs, err)
 	}
+	// Bounds of status.export.objectStorage: a store it cannot report is refused.
+	if len(st.endpoint) > 512 || len(st.region) > 63 || len(st.prefix) > 900 {
+		errs = append(errs, fmt.Errorf("endpoint, region or prefix too long (at most 512, 63 and 900 characters)"))
+	}
 	if !bucketName.MatchString(st.bucket) {
 		errs = append(errs, fmt.Errorf("bucket %q is not a bucket name (3 to 63 lowercase letters, digits, '.' and '-')", st.bucket))
 	}

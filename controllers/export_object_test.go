@@ -90,6 +90,10 @@ func TestObjectStoreFrom(t *testing.T) {
 			mutate:  func(d map[string][]byte) { d["endpoint"] = []byte("s3.example") },
 			refused: "not the URL of an S3-compatible service",
 		},
+		"a prefix status cannot hold": {
+			mutate:  func(d map[string][]byte) { d["prefix"] = []byte(strings.Repeat("p", 901)) },
+			refused: "too long",
+		},
 		"a bucket that is not one": {
 			mutate:  func(d map[string][]byte) { d["bucket"] = []byte("Acme_Exports") },
 			refused: "is not a bucket name",
