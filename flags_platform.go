@@ -33,6 +33,12 @@ func bindPlatformFlags(fs *flag.FlagSet, p *controllers.Platform) func() error {
 		regionFile = append(regionFile, v)
 		return nil
 	})
+	var exportStores []string
+	fs.Func("export-object-storage", "region=secret: exports of Tenants placed in region are uploaded to the bucket the Secret "+
+		"of the operator's namespace names; *=secret for every other Tenant (repeatable; none: exports go to a claim)", func(v string) error {
+		exportStores = append(exportStores, v)
+		return nil
+	})
 	routing := string(p.Routing)
 	fs.StringVar(&routing, "routing", routing, "how apps are exposed at their host: Ingress or HTTPRoute")
 	var gateway string
@@ -43,6 +49,9 @@ func bindPlatformFlags(fs *flag.FlagSet, p *controllers.Platform) func() error {
 			return fmt.Errorf("--region-file-storage-class: %w", err)
 		}
 		p.RegionFileStorageClasses = classes
+		if p.ExportObjectStorage, err = controllers.ParseExportObjectStorage(exportStores); err != nil {
+			return fmt.Errorf("--export-object-storage: %w", err)
+		}
 		p.Routing = controllers.RoutingMode(routing)
 		if p.Gateway, err = controllers.ParseGatewayRef(gateway); err != nil {
 			return err

@@ -64,6 +64,7 @@ func run() error {
 	flag.StringVar(&cfg.Images.NATS, "nats-image", cfg.Images.NATS, "default image of managed queues")
 	flag.StringVar(&cfg.Images.Valkey, "valkey-image", cfg.Images.Valkey, "default image of managed caches")
 	flag.StringVar(&cfg.Images.Postgres, "postgres-image", cfg.Images.Postgres, "default image of managed databases")
+	flag.StringVar(&cfg.Images.ExportUploader, "export-uploader-image", cfg.Images.ExportUploader, "image that uploads exports to object storage (needs sh and curl)")
 	flag.StringVar(&cfg.IngressNamespace, "ingress-namespace", cfg.IngressNamespace, "namespace of the ingress controller allowed to reach tenant apps")
 	flag.StringVar(&cfg.DNSNamespace, "dns-namespace", cfg.DNSNamespace, "namespace of cluster DNS")
 	flag.Var(&regionClasses, "region-storage-class", "region=storageclass for volumes of Tenants placed in region (repeatable)")

@@ -76,6 +76,9 @@ type Images struct {
 	NATS     string
 	Valkey   string
 	Postgres string
+	// ExportUploader uploads exports to object storage: it needs a shell and curl
+	// (it PUTs to presigned URLs, it holds no credentials).
+	ExportUploader string
 }
 
 // DefaultConfig returns the configuration the operator's flags default to.
@@ -86,6 +89,8 @@ func DefaultConfig() Config {
 			NATS:     "docker.io/library/nats:2.11.6-alpine",
 			Valkey:   "docker.io/valkey/valkey:8.1.3-alpine",
 			Postgres: "docker.io/library/postgres:17.5-alpine",
+			// Runs as a non-root user, has busybox sh; about 10 MB.
+			ExportUploader: "docker.io/curlimages/curl:8.14.1",
 		},
 		RegionStorageClasses: map[string]string{},
 		Platform:             defaultPlatform(),

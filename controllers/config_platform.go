@@ -50,6 +50,12 @@ type Platform struct {
 	// export Job's pod is placed in the Tenant's region, so a class that binds when
 	// the pod is scheduled (WaitForFirstConsumer) provisions the volume there.
 	ExportStorageClass string
+	// ExportObjectStorage maps a region to the Secret, in the operator's namespace,
+	// of the S3-compatible bucket that exports of Tenants placed there are uploaded
+	// to (endpoint, bucket, region, accessKeyID, secretAccessKey, optional prefix).
+	// The entry "*" is for every other Tenant, with or without a region. A Tenant
+	// whose region has no entry (and no "*") exports to a claim.
+	ExportObjectStorage map[string]string
 	// VolumeTypes are the kinds of volume (configMap, secret, emptyDir, ...) a
 	// Tenant's extra volumes and tenant admins' pods may use.
 	VolumeTypes []string
@@ -92,6 +98,7 @@ func defaultPlatform() Platform {
 		PodLabelKeys:             []string{"azure.workload.identity/use"},
 		DNSCacheIP:               "169.254.20.10",
 		RegionFileStorageClasses: map[string]string{},
+		ExportObjectStorage:      map[string]string{},
 		VolumeTypes:              []string{"configMap", "downwardAPI", "emptyDir", "image", "persistentVolumeClaim", "projected", "secret"},
 		Routing:                  RoutingIngress,
 	}
@@ -156,6 +163,12 @@ func (p *Platform) Validate() error {
 			errs = append(errs, fmt.Errorf("volume types must include %s: Silo's own pods use it", need))
 		}
 	}
+	for _, region := range sortedKeys(p.ExportObjectStorage) {
+		if msgs := validation.IsDNS1123Subdomain(p.ExportObjectStorage[region]); len(msgs) > 0 {
+			errs = append(errs, fmt.Errorf("export object storage of region %q: %q is not a Secret name: %s",
+				region, p.ExportObjectStorage[region], strings.Join(msgs, "; ")))
+		}
+	}
 	switch p.Routing {
 	case RoutingIngress:
 	case RoutingHTTPRoute:
@@ -194,6 +207,36 @@ func (p *Platform) FileStorageClassFor(region string) string {
 		return c
 	}
 	return p.FileStorageClass
+}
+
+// ExportObjectStorageFor returns the Secret of the bucket that exports of Tenants in
+// region go to, or "" when they go to a claim.
+func (p *Platform) ExportObjectStorageFor(region string) string {
+	if s, ok := p.ExportObjectStorage[region]; ok && region != "" {
+		return s
+	}
+	return p.ExportObjectStorage[anyRegion]
+}
+
+// anyRegion is the ExportObjectStorage entry for Tenants of every other region.
+const anyRegion = "*"
+
+// ParseExportObjectStorage parses "region=secret" pairs ("*=secret" for every
+// other region), as given to --export-object-storage.
+func ParseExportObjectStorage(pairs []string) (map[string]string, error) {
+	out := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		region, secret, ok := strings.Cut(p, "=")
+		if !ok || region == "" || secret == "" {
+			return nil, fmt.Errorf("invalid export object storage %q: want region=secret (or *=secret for every other region), "+
+				"for example eu-west-1=silo-exports-eu-west-1", p)
+		}
+		if prev, dup := out[region]; dup && prev != secret {
+			return nil, fmt.Errorf("region %q is given two export object storage Secrets, %q and %q", region, prev, secret)
+		}
+		out[region] = secret
+	}
+	return out, nil
 }
 
 // ParseGatewayRef parses namespace/name[/sectionName], as given to --gateway.

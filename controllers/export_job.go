@@ -62,6 +62,30 @@ fi
 mv MANIFEST.partial MANIFEST
 `
 
+// exportUploadScript uploads an export from the claim to object storage, with one
+// presigned PUT per file (the URLs come from the upload Secret through the
+// environment; curl reads each from its standard input, so no URL is in a process's
+// arguments), MANIFEST last: an export whose MANIFEST is in the bucket is complete.
+const exportUploadScript = `set -eu
+cd ` + exportPath + `
+if [ ! -f MANIFEST ]; then
+  echo "the export wrote no MANIFEST: read the logs of its container export" >&2
+  exit 1
+fi
+put() {
+  echo "uploading $1 ($(wc -c < "$1") bytes) to $SILO_UPLOAD_LOCATION$1"
+  printf 'url = "%s"\n' "$2" | curl -q --config - --fail-with-body --silent --show-error \
+    --retry 3 --upload-file "$1"
+}
+if [ -n "${SILO_UPLOAD_DATABASE:-}" ]; then put database.dump "$SILO_UPLOAD_DATABASE"; fi
+if [ -n "${SILO_UPLOAD_FILES:-}" ]; then put files.tar "$SILO_UPLOAD_FILES"; fi
+put MANIFEST "$SILO_UPLOAD_MANIFEST"
+echo "the export is in $SILO_UPLOAD_LOCATION"
+`
+
+// exportUploadContainer is the name of the container that uploads an export.
+const exportUploadContainer = "upload"
+
 // dnsLabel matches a DNS label (RFC 1123).
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
@@ -118,8 +142,10 @@ func buildExportClaim(bc *buildContext, id string) *corev1ac.PersistentVolumeCla
 // has pg_dump and tar), the database's libpq settings from the connection settings
 // (nothing else of them), the file storage read-only, the export claim, the Tenant's
 // pod security and placement (so the data never leaves its region), and the app's
-// user, so the file storage is readable.
-func buildExportJob(bc *buildContext, id string) *batchv1ac.JobApplyConfiguration {
+// user, so the file storage is readable. With a bucket (st), that container runs
+// first and a second one uploads the claim's files with the URLs of the upload
+// Secret, in the same pod: same region, same security.
+func buildExportJob(bc *buildContext, id string, st *objectStore) *batchv1ac.JobApplyConfiguration {
 	t := bc.Tenant
 	image := bc.Config.Images.Postgres
 	if exportManagedDatabase(t) {
@@ -147,6 +173,20 @@ func buildExportJob(bc *buildContext, id string) *batchv1ac.JobApplyConfiguratio
 	}
 	job := dataJob(bc, exportClaimName(id), ExportComponent, appUID, c, volumes, exportDeadline, exportBackoffLimit)
 	job.Labels[silov1.ExportIDLabel] = id
+	if st != nil {
+		up := restrictedContainer(exportUploadContainer, bc.Config.Images.ExportUploader).
+			WithCommand("/bin/sh", "-c", exportUploadScript).
+			WithEnv(corev1ac.EnvVar().WithName("HOME").WithValue(tmpPath),
+				corev1ac.EnvVar().WithName("SILO_UPLOAD_LOCATION").WithValue("s3://"+st.bucket+"/"+exportObjectKey(st, t, id))).
+			WithVolumeMounts(mount(tmpVolume, tmpPath), mount(exportVolume, exportPath).WithReadOnly(true)).
+			WithResources(resources(&exportResources))
+		for _, o := range exportObjects(t) {
+			up.WithEnv(secretEnv(o.env, exportUploadSecretName(id), o.name))
+		}
+		spec := job.Spec.Template.Spec
+		spec.InitContainers, spec.Containers = spec.Containers, nil
+		spec.WithContainers(up)
+	}
 	if t.Spec.Storage != nil && t.Spec.Storage.AccessMode == string(corev1.ReadWriteOnce) {
 		// A ReadWriteOnce volume is mounted by one node at a time: run beside the app.
 		spec := job.Spec.Template.Spec

@@ -51,7 +51,7 @@ func TestBuildExportJob(t *testing.T) {
 			tn.Spec.Placement.Region = "eu-west-1"
 			tc.mutate(tn)
 			bc := testContext(tn)
-			j := onlyJob(t, buildExportJob(bc, "2027-01-15"))
+			j := onlyJob(t, buildExportJob(bc, "2027-01-15", nil))
 			if tc.affinity {
 				// The pod affinity is the only difference from the app's placement.
 				if a := j.Spec.Template.Spec.Affinity; a == nil || a.PodAffinity == nil {

@@ -134,8 +134,10 @@ const (
 	// RotationFailedReason: a rotation Job failed; the credentials in use keep working,
 	// and the message names the Job whose logs say why.
 	RotationFailedReason = "RotationFailed"
-	// ExportRefusedReason: the silo.dev/export annotation's id cannot name a claim, or
-	// the Tenant has neither a managed database nor file storage to export.
+	// ExportRefusedReason: the silo.dev/export annotation's id cannot name a claim,
+	// the Tenant has neither a managed database nor file storage to export, or the
+	// object storage the platform exports its region to is unusable (its Secret
+	// missing or incomplete, or its bucket in another region). No Job runs.
 	ExportRefusedReason = "ExportRefused"
 	// ExportFailedReason: the export Job failed; the claim is kept, and the message
 	// names the Job whose logs say why.
@@ -147,7 +149,8 @@ const (
 	// value: a value it has already handled does nothing.
 	RotateCredentialsAnnotation = "silo.dev/rotate-credentials"
 	// ExportAnnotation on a Tenant asks Silo for an export of its data under an id:
-	// the claim export-<id> holds it. One export per distinct id.
+	// the claim export-<id> holds it, or, where the platform exports to object
+	// storage, <prefix>/<tenant>/<id>/ in its bucket. One export per distinct id.
 	ExportAnnotation = "silo.dev/export"
 	// RotationRequestAnnotation on a rotation's staging Secret and Jobs is the
 	// annotation value they belong to.

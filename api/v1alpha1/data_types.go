@@ -74,9 +74,9 @@ type ExportPhase string
 const (
 	// ExportRunning: the export Job runs.
 	ExportRunning ExportPhase = "Running"
-	// ExportSucceeded: the claim holds the export.
+	// ExportSucceeded: the claim, or the object storage, holds the export.
 	ExportSucceeded ExportPhase = "Succeeded"
-	// ExportFailed: the export Job failed; the claim is kept.
+	// ExportFailed: the export Job failed; its claim is kept.
 	ExportFailed ExportPhase = "Failed"
 )
 
@@ -89,10 +89,15 @@ type ExportStatus struct {
 	// phase is the state of the export.
 	// +required
 	Phase ExportPhase `json:"phase"`
-	// claimName is the volume claim in the tenant namespace that holds the export.
+	// claimName is the volume claim in the tenant namespace that holds the export
+	// (an export to a claim; an export to object storage has none once it succeeded).
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	ClaimName string `json:"claimName,omitempty"`
+	// objectStorage is where the export is uploaded, when the platform exports the
+	// Tenant's region to object storage.
+	// +optional
+	ObjectStorage *ExportObjectStorage `json:"objectStorage,omitempty"`
 	// startTime is when Silo started the export.
 	// +optional
 	StartTime *metav1.Time `json:"startTime,omitempty"`
@@ -103,4 +108,29 @@ type ExportStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
 	Message string `json:"message,omitempty"`
+}
+
+// ExportObjectStorage is where in object storage an export is.
+type ExportObjectStorage struct {
+	// secretName is the Secret in the operator's namespace that names the bucket.
+	// +required
+	// +kubebuilder:validation:MaxLength=253
+	SecretName string `json:"secretName"`
+	// endpoint is the S3-compatible service's URL.
+	// +required
+	// +kubebuilder:validation:MaxLength=512
+	Endpoint string `json:"endpoint"`
+	// bucket is the bucket the export is in.
+	// +required
+	// +kubebuilder:validation:MaxLength=63
+	Bucket string `json:"bucket"`
+	// region is the bucket's region, when the Secret names one.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Region string `json:"region,omitempty"`
+	// key is the prefix of the export's objects (<prefix>/<tenant>/<id>/): MANIFEST,
+	// database.dump and files.tar under it. MANIFEST is uploaded last.
+	// +required
+	// +kubebuilder:validation:MaxLength=1024
+	Key string `json:"key"`
 }

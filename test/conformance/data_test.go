@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -138,4 +139,71 @@ var _ = Describe("Customer data: rotation and export", func() {
 		}).Should(Succeed())
 		Expect(owner.Delete(ctx, claim)).To(Succeed(), "a finished export is the tenant's to delete")
 	})
+
+	check("SILO-DATA-3", "an export to object storage: the bucket's keys stay in the operator's namespace; a tenant admin can neither read them, nor change where the export goes, nor plant upload URLs of its own", func() {
+		onEnvtest("plays the Job controller")
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: opConfig.OperatorNamespace}}
+		if err := admin.Create(ctx, ns); err != nil {
+			Expect(apierrors.IsAlreadyExists(err)).To(BeTrue(), "%v", err)
+		}
+		bucket := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: exportSecret, Namespace: opConfig.OperatorNamespace},
+			StringData: map[string]string{"endpoint": "https://s3." + exportRegion + ".amazonaws.com", "bucket": "platform-exports",
+				"region": exportRegion, "accessKeyID": "AKIDPLATFORM", "secretAccessKey": exportSecretKey}}
+		Expect(admin.Create(ctx, bucket)).To(Succeed())
+		DeferCleanup(func() { _ = admin.Delete(ctx, bucket) })
+		t, tns, owner := ownedTenant("export-s3", func(t *silov1.Tenant) {
+			t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi")}
+			t.Spec.Placement.Region = exportRegion
+		})
+
+		// The bucket's Secret, and where exports go, are the platform's.
+		expectRBACRefusal(owner.Get(ctx, client.ObjectKeyFromObject(bucket), &corev1.Secret{}), "secrets", opConfig.OperatorNamespace)
+		expectRBACRefusal(owner.Patch(ctx, t.DeepCopy(), client.RawPatch(types.MergePatchType,
+			[]byte(`{"metadata":{"annotations":{"silo.dev/export":"mine"}}}`))), "tenants")
+
+		// Upload URLs of the admin's own, planted at the name of the next export's:
+		// never used, nothing runs.
+		planted := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "export-x0-upload", Namespace: tns},
+			StringData: map[string]string{"MANIFEST": "https://attacker.example/b/MANIFEST", "files.tar": "https://attacker.example/b/files.tar"}}
+		Expect(owner.Create(ctx, planted)).To(Succeed())
+		annotateTenant(t.Name, silov1.ExportAnnotation, "x0")
+		expectDegraded(t.Name, silov1.ExportRefusedReason, "Secret "+tns+"/export-x0-upload already exists")
+		jobs := &batchv1.JobList{}
+		Expect(admin.List(ctx, jobs, client.InNamespace(tns), client.MatchingLabels{silov1.ComponentLabel: controllers.ExportComponent})).To(Succeed())
+		Expect(jobs.Items).To(BeEmpty())
+
+		// Positive control: the next id exports; what reaches the namespace is URLs
+		// for this export's keys only, which the admin cannot delete or replace.
+		annotateTenant(t.Name, silov1.ExportAnnotation, "x1")
+		job := dataJob(tns, controllers.ExportComponent, "export-x1")
+		urls := &corev1.Secret{}
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: tns, Name: "export-x1-upload"}, urls)).To(Succeed())
+		Expect(urls.Data).To(HaveLen(2))
+		for _, u := range urls.Data {
+			Expect(string(u)).To(HavePrefix("https://s3." + exportRegion + ".amazonaws.com/platform-exports/" + t.Name + "/x1/"))
+			Expect(string(u)).NotTo(ContainSubstring(exportSecretKey))
+		}
+		expectPolicyRefusal(owner.Delete(ctx, urls), "silo-tenant-managed-objects", "is managed by Silo")
+		expectPolicyRefusal(owner.Delete(ctx, job), "silo-tenant-managed-objects", "is managed by Silo")
+		completeJob(job)
+		Eventually(func(g Gomega) {
+			got := &silov1.Tenant{}
+			g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(t), got)).To(Succeed())
+			g.Expect(got.Status.Export).NotTo(BeNil())
+			g.Expect(got.Status.Export.Phase).To(Equal(silov1.ExportSucceeded))
+			g.Expect(got.Status.Export.ObjectStorage).To(HaveField("Key", t.Name+"/x1/"))
+		}).Should(Succeed())
+	})
 })
+
+// The region the conformance platform exports to object storage, its Secret, and
+// the Secret's secret key (which must never reach a tenant namespace).
+const (
+	exportRegion    = "eu-north-1"
+	exportSecret    = "conformance-exports"
+	exportSecretKey = "never-in-a-tenant-namespace"
+)
+
+func configureExportObjectStorage(p *controllers.Platform) {
+	p.ExportObjectStorage = map[string]string{exportRegion: exportSecret}
+}

@@ -123,6 +123,7 @@ func startEnvtest() {
 	adminCfg, admin = env.Config, env.Client
 	Expect(env.InstallPolicies(ctx, testenv.PoliciesDir())).To(Succeed())
 	configureAppPlatform(&opConfig.Platform)
+	configureExportObjectStorage(&opConfig.Platform)
 	operator, err = env.StartOperator(ctx, opConfig, 2)
 	Expect(err).NotTo(HaveOccurred())
 }

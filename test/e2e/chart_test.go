@@ -30,6 +30,7 @@ var _ = Describe("The Helm chart", Label("chart"), func() {
 		objs := template("-n", "platform",
 			"--set", "concurrency=8", "--set", "kubeAPI.qps=75", "--set", "kubeAPI.burst=150",
 			"--set", "componentImages.nats=nats:1", "--set", "componentImages.valkey=valkey:1", "--set", "componentImages.postgres=postgres:1",
+			"--set", "componentImages.exportUploader=curl:1", "--set", "apps.exportObjectStorage.eu-west-1=exports-eu",
 			"--set", "regionStorageClasses.eu-west-1=fast-eu", "--set", "regionStorageClasses.us-east-1=fast-us",
 			"--set", "ingressNamespace=edge", "--set", "dnsNamespace=dns", "--set", "logging.level=debug",
 			"--set", "guardrails.roleBindingServiceAccountNamespaces={ci,monitoring}")
@@ -45,6 +46,7 @@ var _ = Describe("The Helm chart", Label("chart"), func() {
 			"--metrics-bind-address=:8443", "--metrics-secure=true", "--health-probe-bind-address=:8081",
 			"--concurrency=8", "--kube-api-qps=75", "--kube-api-burst=150",
 			"--nats-image=nats:1", "--valkey-image=valkey:1", "--postgres-image=postgres:1",
+			"--export-uploader-image=curl:1", "--export-object-storage=eu-west-1=exports-eu",
 			"--region-storage-class=eu-west-1=fast-eu", "--region-storage-class=us-east-1=fast-us",
 			"--ingress-namespace=edge", "--dns-namespace=dns", "--zap-log-level=debug",
 			"--rolebinding-serviceaccount-namespaces=ci,monitoring"))

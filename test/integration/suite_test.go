@@ -53,6 +53,7 @@ var _ = BeforeSuite(func() {
 	k8s = env.Client
 	opConfig.RegionStorageClasses = map[string]string{"eu-west-1": "fast-eu"}
 	configureAppPlatform(&opConfig.Platform)
+	configureExportObjectStorage(&opConfig.Platform)
 	opConfig.Clock = fakeClock
 	opConfig.Guardrails.DefaultPriorityClass = managedPriorityClass
 	// The platform creates the class it names, or pods of the managed workloads are
