@@ -396,7 +396,15 @@ var _ = Describe("Restore", Ordered, func() {
 		// restoreJob waits for the Tenant's Job that sets the password in its restored
 		// data, while the database is held for it (status.components says so once the
 		// pass that held it is over).
-		restoreJob := func(name string) *batchv1.Job {
+		var restoreJob func(name string) *batchv1.Job
+		// startRestore creates a Tenant restoring the snapshot and waits for its Job.
+		startRestore := func(prefix string) (string, string, *batchv1.Job) {
+			GinkgoHelper()
+			name := uniqueName(prefix)
+			Expect(k8s.Create(ctx, restoring(name, "eu-west-1"))).To(Succeed())
+			return name, "tenant-" + name, restoreJob(name)
+		}
+		restoreJob = func(name string) *batchv1.Job {
 			GinkgoHelper()
 			var job batchv1.Job
 			Eventually(func(g Gomega) {
@@ -428,10 +436,7 @@ var _ = Describe("Restore", Ordered, func() {
 		}
 
 		It("generates new credentials and holds the database until a Job has set them in the restored data", func() {
-			name := uniqueName("rs-job")
-			Expect(k8s.Create(ctx, restoring(name, "eu-west-1"))).To(Succeed())
-			ns := "tenant-" + name
-			job := restoreJob(name)
+			name, ns, job := startRestore("rs-job")
 			pvc := &corev1.PersistentVolumeClaim{}
 			Expect(get(pvc, ns, "data-database-0")).To(Succeed())
 			Expect(pvc.Annotations).To(HaveKeyWithValue(controllers.RestoreCredentialsAnnotation, "pending"))
@@ -457,10 +462,7 @@ var _ = Describe("Restore", Ordered, func() {
 		})
 
 		It("is Degraded CredentialsNotRestored when the Job fails, keeps the claim and the database stopped, and tries again once the Job is deleted", func() {
-			name := uniqueName("rs-jobfail")
-			Expect(k8s.Create(ctx, restoring(name, "eu-west-1"))).To(Succeed())
-			ns := "tenant-" + name
-			job := restoreJob(name)
+			name, ns, job := startRestore("rs-jobfail")
 			creds := secretData(ns, "database-credentials")
 			Eventually(func(g Gomega) { finishJob(g, job, false) }).Should(Succeed())
 			Eventually(func(g Gomega) {
@@ -490,10 +492,7 @@ var _ = Describe("Restore", Ordered, func() {
 		})
 
 		It("resumes after a restart between any two steps without a second password", func() {
-			name := uniqueName("rs-jobcrash")
-			Expect(k8s.Create(ctx, restoring(name, "eu-west-1"))).To(Succeed())
-			ns := "tenant-" + name
-			job := restoreJob(name)
+			name, ns, job := startRestore("rs-jobcrash")
 			creds := &corev1.Secret{}
 			Expect(get(creds, ns, "database-credentials")).To(Succeed())
 
