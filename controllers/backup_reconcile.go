@@ -195,6 +195,17 @@ func (r *TenantReconciler) checkpointed(ctx context.Context, bc *buildContext, r
 	job := &batchv1.Job{}
 	err := r.Get(ctx, client.ObjectKey{Namespace: NamespaceFor(t), Name: checkpointJobName(round)}, job)
 	if apierrors.IsNotFound(err) {
+		// A pass that read the Tenant before the status of the round's pass reached
+		// the cache finds the round still due and its Job already cleaned up: the
+		// round's snapshot says it was taken, and it gets no second Job.
+		taken := r.apiReader().Get(ctx, client.ObjectKey{Namespace: NamespaceFor(t), Name: snapshotName(DatabaseName, round)},
+			&snapshotv1.VolumeSnapshot{})
+		if taken == nil {
+			return true, nil
+		}
+		if !apierrors.IsNotFound(taken) {
+			return false, fmt.Errorf("reading the snapshot of %s's round %s: %w", klog.KObj(t), round.id, taken)
+		}
 		desired := buildCheckpointJob(bc, round).WithAnnotations(map[string]string{TakenAtAnnotation: now.UTC().Format(time.RFC3339)})
 		u, err := withSpecHash(desired)
 		if err != nil {
