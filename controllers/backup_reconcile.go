@@ -122,7 +122,7 @@ func (r *TenantReconciler) reconcileBackup(ctx context.Context, bc *buildContext
 		// too: a round that did not wait for its Job (the database was not ready,
 		// the deadline passed) leaves it to finish after the snapshots. The newest
 		// failed one stays for its logs.
-		if err := r.cleanUpCheckpoints(ctx, t); err != nil {
+		if err := r.cleanUpFinishedJobs(ctx, t, BackupComponent); err != nil {
 			return err
 		}
 	}
@@ -167,12 +167,12 @@ func (r *TenantReconciler) takeRound(ctx context.Context, bc *buildContext, roun
 	return true, nil
 }
 
-// cleanUpCheckpoints deletes the Tenant's finished checkpoint Jobs but the newest
-// failed one.
-func (r *TenantReconciler) cleanUpCheckpoints(ctx context.Context, t *silov1.Tenant) error {
+// cleanUpFinishedJobs deletes the Tenant's finished Jobs of a component (the
+// checkpoint's, the restore's) but the newest failed one, kept for its logs.
+func (r *TenantReconciler) cleanUpFinishedJobs(ctx context.Context, t *silov1.Tenant, component string) error {
 	jobs := &batchv1.JobList{}
-	if err := r.List(ctx, jobs, client.InNamespace(NamespaceFor(t)), client.MatchingLabels(componentLabels(t, BackupComponent))); err != nil {
-		return fmt.Errorf("listing checkpoint Jobs of %s: %w", klog.KObj(t), err)
+	if err := r.List(ctx, jobs, client.InNamespace(NamespaceFor(t)), client.MatchingLabels(componentLabels(t, component))); err != nil {
+		return fmt.Errorf("listing %s Jobs of %s: %w", component, klog.KObj(t), err)
 	}
 	return r.cleanUpMigrations(ctx, jobs.Items, "")
 }
@@ -195,6 +195,17 @@ func (r *TenantReconciler) checkpointed(ctx context.Context, bc *buildContext, r
 	job := &batchv1.Job{}
 	err := r.Get(ctx, client.ObjectKey{Namespace: NamespaceFor(t), Name: checkpointJobName(round)}, job)
 	if apierrors.IsNotFound(err) {
+		// A pass that read the Tenant before the status of the round's pass reached
+		// the cache finds the round still due and its Job already cleaned up: the
+		// round's snapshot says it was taken, and it gets no second Job.
+		taken := r.apiReader().Get(ctx, client.ObjectKey{Namespace: NamespaceFor(t), Name: snapshotName(DatabaseName, round)},
+			&snapshotv1.VolumeSnapshot{})
+		if taken == nil {
+			return true, nil
+		}
+		if !apierrors.IsNotFound(taken) {
+			return false, fmt.Errorf("reading the snapshot of %s's round %s: %w", klog.KObj(t), round.id, taken)
+		}
 		desired := buildCheckpointJob(bc, round).WithAnnotations(map[string]string{TakenAtAnnotation: now.UTC().Format(time.RFC3339)})
 		u, err := withSpecHash(desired)
 		if err != nil {

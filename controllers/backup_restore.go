@@ -24,7 +24,9 @@ const RestoreComponent = "restore"
 
 // CredentialsLostAnnotation on a restored database claim says the source
 // Tenant's credentials were gone, so the restored data expects a password the Tenant
-// does not have; the platform removes it once the password is set.
+// does not have; the platform removes it once the password is set. Silo no longer
+// sets it (RestoreCredentialsAnnotation took its place), and reports the claims an
+// earlier version marked until the mark is removed.
 const CredentialsLostAnnotation = "silo.dev/credentials-lost"
 
 // restoreSource is a volume's restoreFrom in the effective spec, or nil.
@@ -134,58 +136,83 @@ func buildRestoreClaim(bc *buildContext, volume, snapshot, from string) (*corev1
 	return pvc, nil
 }
 
+// restoreResult is what the restore phase leaves to the next ones.
+type restoreResult struct {
+	// held are the components whose volume cannot be restored yet.
+	held map[string]bool
+	// credentials is the restored database claim whose data does not know this
+	// Tenant's password yet (marked RestoreCredentialsAnnotation), or nil.
+	credentials *corev1.PersistentVolumeClaim
+}
+
 // reconcileRestore creates, for each volume whose restoreFrom is set and whose claim
 // does not exist yet, the claim from the named snapshot (pre-provisioning the
 // snapshot in this namespace when it lives in another), and the database's
-// credentials from the source Tenant's. A volume that cannot be restored yet is held
+// credentials from the source Tenant's; when those are gone, the claim is marked so
+// that a Job sets this Tenant's password in it before the database starts
+// (reconcileRestoredCredentials). A volume that cannot be restored yet is held
 // (its claim and workload are not created, so nothing starts empty) and the Tenant
-// says why. It returns the held components. Once a claim exists, restoreFrom
-// is ignored: status.restoredFrom says where each volume came from.
-func (r *TenantReconciler) reconcileRestore(ctx context.Context, bc *buildContext, obs *observation) (map[string]bool, error) {
+// says why. Once a claim exists, restoreFrom is ignored: status.restoredFrom says
+// where each volume came from.
+func (r *TenantReconciler) reconcileRestore(ctx context.Context, bc *buildContext, obs *observation) (restoreResult, error) {
 	t := bc.Tenant
-	held := map[string]bool{}
+	res := restoreResult{held: map[string]bool{}}
 	var restored []silov1.RestoredVolume
 	for _, v := range backupVolumes(t) {
 		pvc := &corev1.PersistentVolumeClaim{}
 		err := r.Get(ctx, client.ObjectKey{Namespace: NamespaceFor(t), Name: v.claim}, pvc)
-		switch {
-		case err == nil:
-			if rv, ok := restoredVolume(v.name, pvc); ok {
-				restored = append(restored, rv)
-				if pvc.Annotations[CredentialsLostAnnotation] != "" {
-					obs.block(silov1.CredentialsNotRestoredReason, credentialsLostMessage(t, v.name, rv.Tenant, pvc.Name))
-				}
+		if apierrors.IsNotFound(err) {
+			src := restoreSource(t, v.name)
+			if src == nil {
+				continue
 			}
-			continue
-		case !apierrors.IsNotFound(err):
-			return nil, fmt.Errorf("reading volume claim %s of %s: %w", v.claim, klog.KObj(t), err)
+			if pvc, err = r.createRestoreClaim(ctx, bc, v.name, src, obs); err == nil && pvc == nil {
+				res.held[v.name] = true
+				continue
+			}
 		}
-		src := restoreSource(t, v.name)
-		if src == nil {
-			continue
-		}
-		pvc, rv, err := r.restoreClaim(ctx, bc, v.name, src, obs)
 		if err != nil {
-			return nil, err
+			return res, fmt.Errorf("restoring volume claim %s of %s: %w", v.claim, klog.KObj(t), err)
 		}
-		if pvc == nil {
-			held[v.name] = true
+		rv, ok := restoredVolume(v.name, pvc)
+		if !ok {
 			continue
 		}
-		if err := r.Create(ctx, pvc, client.FieldOwner(FieldOwner)); err != nil && !apierrors.IsAlreadyExists(err) {
-			return nil, fmt.Errorf("creating volume claim %s from snapshot: %w", klog.KObj(pvc), err)
-		}
-		obs.changed = true
-		ctrl.LoggerFrom(ctx).Info("restoring volume", "volume", v.name, "from", pvc.Annotations[silov1.RestoredFromAnnotation])
-		r.event(t, corev1.EventTypeNormal, "VolumeRestored", "Restore", "created volume claim %s from snapshot %s of Tenant %s",
-			pvc.Name, rv.VolumeSnapshotName, rv.Tenant)
 		restored = append(restored, rv)
 		if pvc.Annotations[CredentialsLostAnnotation] != "" {
 			obs.block(silov1.CredentialsNotRestoredReason, credentialsLostMessage(t, v.name, rv.Tenant, pvc.Name))
 		}
+		if v.name == DatabaseName && pvc.Annotations[RestoreCredentialsAnnotation] != "" {
+			res.credentials = pvc
+		}
 	}
 	obs.restoredSeen, obs.restored = true, restored
-	return held, nil
+	return res, nil
+}
+
+// createRestoreClaim creates a volume's claim from the snapshot its restoreFrom
+// names and returns it, or nil (and why, in obs) when it cannot be restored yet. A
+// claim another pass created first is read back from the API server.
+func (r *TenantReconciler) createRestoreClaim(ctx context.Context, bc *buildContext, volume string, src *silov1.RestoreSource,
+	obs *observation) (*corev1.PersistentVolumeClaim, error) {
+	t := bc.Tenant
+	pvc, rv, err := r.restoreClaim(ctx, bc, volume, src, obs)
+	if err != nil || pvc == nil {
+		return nil, err
+	}
+	err = r.Create(ctx, pvc, client.FieldOwner(FieldOwner))
+	if apierrors.IsAlreadyExists(err) {
+		existing := &corev1.PersistentVolumeClaim{}
+		return existing, r.apiReader().Get(ctx, client.ObjectKeyFromObject(pvc), existing)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("creating volume claim %s from snapshot: %w", klog.KObj(pvc), err)
+	}
+	obs.changed = true
+	ctrl.LoggerFrom(ctx).Info("restoring volume", "volume", volume, "from", pvc.Annotations[silov1.RestoredFromAnnotation])
+	r.event(t, corev1.EventTypeNormal, "VolumeRestored", "Restore", "created volume claim %s from snapshot %s of Tenant %s",
+		pvc.Name, rv.VolumeSnapshotName, rv.Tenant)
+	return pvc, nil
 }
 
 // restoredVolume reads where a claim was restored from.
@@ -268,7 +295,7 @@ func (r *TenantReconciler) restoreClaim(ctx context.Context, bc *buildContext, v
 			return nil, rv, err
 		}
 		if lost {
-			pvc.Annotations[CredentialsLostAnnotation] = "true"
+			pvc.Annotations[RestoreCredentialsAnnotation] = "pending"
 		}
 	}
 	return pvc, rv, nil
@@ -309,7 +336,9 @@ func (r *TenantReconciler) findSnapshot(ctx context.Context, from, name string) 
 // restoreCredentials gives a restored database the source Tenant's
 // credentials when the Tenant has none yet and the source's are kept (a Retained or
 // live Tenant): the restored data accepts them. It reports whether the credentials
-// are lost: the source's are gone, or differ from the ones the Tenant already has.
+// are lost: the source's are gone, or differ from the ones the Tenant already has;
+// the Tenant then keeps (or, having none, generates) its own, and a Job sets them
+// in the restored data.
 func (r *TenantReconciler) restoreCredentials(ctx context.Context, t *silov1.Tenant, volume, from string) (bool, error) {
 	name := credentialsSecretName(volume)
 	src := &corev1.Secret{}

@@ -40,6 +40,9 @@ type buildContext struct {
 	// object Silo did not create sits at their name): they are neither built nor
 	// wired into the connection settings, and their children stay as they are.
 	Held map[string]bool
+	// HeldBecause says, by component, why a held component waits when no person has
+	// to act (it is not Degraded): its status message.
+	HeldBecause map[string]string
 	// Written is the generation of a child that Silo's last write of it returned (0
 	// when unknown). Readiness judges a workload against it, never against an older
 	// version the informer cache may still hold.
@@ -107,6 +110,14 @@ func buildWorkloads(bc *buildContext) []runtime.ApplyConfiguration {
 	return objs
 }
 
+// holdBecause records why a held component waits.
+func (bc *buildContext) holdBecause(component, why string) {
+	if bc.HeldBecause == nil {
+		bc.HeldBecause = map[string]string{}
+	}
+	bc.HeldBecause[component] = why
+}
+
 // withSettings returns a copy of the build context with the connection settings of
 // its Tenant, credentials and external Secrets.
 func (bc *buildContext) withSettings() *buildContext {
@@ -162,7 +173,11 @@ func (c *component) status(ctx context.Context, r client.Reader, bc *buildContex
 		return silov1.ComponentStatus{Name: c.name, Ready: true}, nil
 	}
 	if bc.Held[c.name] {
-		return silov1.ComponentStatus{Name: c.name, Message: "held back: see the Degraded condition"}, nil
+		msg := "held back: see the Degraded condition"
+		if why := bc.HeldBecause[c.name]; why != "" {
+			msg = "held back: " + why
+		}
+		return silov1.ComponentStatus{Name: c.name, Message: msg}, nil
 	}
 	return c.observe(ctx, r, bc)
 }

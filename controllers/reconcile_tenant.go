@@ -133,9 +133,9 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 	wanted := map[childKey]bool{}
 	fences, grant := splitOwnerBinding(buildIsolation(bc), obs.namespaceCreated)
 	fenceErr := r.applyAll(ctx, fences, wanted, nil, obs)
-	restoreHeld, restoreErr := r.reconcileRestore(ctx, bc, obs)
+	restore, restoreErr := r.reconcileRestore(ctx, bc, obs)
 	wiringErr := errors.Join(restoreErr, r.readWiring(ctx, bc, obs))
-	for c := range restoreHeld {
+	for c := range restore.held {
 		bc.Held[c] = true
 	}
 	mig, migErr := r.reconcileMigration(ctx, bc, obs)
@@ -149,12 +149,14 @@ func (r *TenantReconciler) reconcileNormal(ctx context.Context, t *silov1.Tenant
 		bc.Tenant.Spec.Database.Version = keep
 	}
 	needsErr := r.readAppNeeds(ctx, bc, obs)
+	// A restored database starts once its data knows the Tenant's password.
+	credsErr := r.reconcileRestoredCredentials(ctx, bc, restore.credentials, obs)
 	// Without every component's settings, the migration's verdict, the database
 	// guard's and what the app needs, the workloads cannot be built right: they stay
 	// as they are until those read again.
 	holdAll := wiringErr != nil || migErr != nil || guardErr != nil || needsErr != nil
 	workloadErr := r.applyAll(ctx, buildWorkloads(bc), wanted, heldBy(bc.Held, holdAll), obs)
-	errs := []error{fenceErr, wiringErr, migErr, guardErr, needsErr, workloadErr, r.applyAll(ctx, grant, wanted, nil, obs),
+	errs := []error{fenceErr, wiringErr, migErr, guardErr, needsErr, credsErr, workloadErr, r.applyAll(ctx, grant, wanted, nil, obs),
 		r.reconcileRotations(ctx, bc, obs), r.reconcileExport(ctx, bc, obs), r.reconcileBackup(ctx, bc, obs)}
 	if !holdAll && workloadErr == nil {
 		errs = append(errs, r.resumeAutoscaling(ctx, t))

@@ -114,7 +114,15 @@ const postgresApplyScript = `set -eu
 export PGUSER="$PREVIOUS_USER" PGPASSWORD="$PREVIOUS_PASSWORD"
 psql -X -q -v ON_ERROR_STOP=1 -v new_user="$NEW_USER" -v new_password="$NEW_PASSWORD" <<'SQL'
 SELECT set_config('silo.new_user', :'new_user', false) AS u, set_config('silo.new_password', :'new_password', false) AS p \gset
-DO $$
+` + postgresSetLoginSQL + `SQL
+`
+
+// postgresSetLoginSQL gives the login role named by the session setting
+// silo.new_user the password in silo.new_password, creating the role when it is
+// missing and making it act as the database's owner: the apply step of a rotation
+// and the restore of credentials (backup_restore_credentials.go) run it. It has no
+// blank line: single-user mode ends a statement at a semicolon and a blank line.
+const postgresSetLoginSQL = `DO $$
 DECLARE
   u text := current_setting('silo.new_user');
   db_owner text := (SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = current_database());
@@ -128,7 +136,6 @@ BEGIN
     EXECUTE format('ALTER ROLE %I SET role = %I', u, db_owner);
   END IF;
 END $$;
-SQL
 `
 
 // postgresRetireScript connects with the new credentials and takes the old login

@@ -38,8 +38,11 @@ func checkDataJob(t *testing.T, bc *buildContext, j *batchv1.Job, component stri
 	if j.Namespace != NamespaceFor(bc.Tenant) || len(j.OwnerReferences) != 1 {
 		t.Errorf("namespace %s, owners %v", j.Namespace, j.OwnerReferences)
 	}
-	if j.Spec.ActiveDeadlineSeconds == nil || j.Spec.TTLSecondsAfterFinished == nil {
-		t.Errorf("deadline %v, ttl %v: want both", j.Spec.ActiveDeadlineSeconds, j.Spec.TTLSecondsAfterFinished)
+	// The restore credentials Job has no time to live: the operator deletes it once it
+	// succeeded, and a failed one waits for a person (a TTL would retry it).
+	if j.Spec.ActiveDeadlineSeconds == nil || (j.Spec.TTLSecondsAfterFinished == nil) != (component == RestoreComponent) {
+		t.Errorf("deadline %v, ttl %v: want a deadline, and a time to live but for the restore", j.Spec.ActiveDeadlineSeconds,
+			j.Spec.TTLSecondsAfterFinished)
 	}
 	p := &j.Spec.Template.Spec
 	if p.RestartPolicy != corev1.RestartPolicyNever {

@@ -142,6 +142,7 @@ const (
 	RestoreRefusedReason = "RestoreRefused"
 	// CredentialsNotRestoredReason: a database was restored, but the source
 	// Tenant's credentials are gone, so the restored data expects a password the
-	// Tenant does not have.
+	// Tenant does not have, and the Job that sets the Tenant's password in it failed
+	// (or could not run): the database stays stopped.
 	CredentialsNotRestoredReason = "CredentialsNotRestored"
 )

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -13,6 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/rand"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
@@ -117,6 +120,51 @@ var _ = Describe("Customer data: rotation and export", func() {
 			g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(t), got)).To(Succeed())
 			g.Expect(got.Status.Credentials).NotTo(BeNil())
 			g.Expect(got.Status.Credentials.Rotations).To(ConsistOf(HaveField("Phase", silov1.RotationSucceeded)))
+		}).Should(Succeed())
+	})
+
+	check("SILO-DATA-4", "a restore whose source credentials are gone sets the password by a Job under the operator's rights; a tenant admin can neither delete the Job, fake its result nor unmark the claim to start the database early", func() {
+		onEnvtest("plays the snapshot and Job controllers")
+		// A kept snapshot content of a deleted Tenant (its namespace and credentials
+		// are gone), as Silo labels it.
+		gone := "conformance-gone-" + strings.ToLower(rand.String(5))
+		content := &snapshotv1.VolumeSnapshotContent{
+			ObjectMeta: metav1.ObjectMeta{Name: "snapcontent-" + gone, Labels: map[string]string{
+				silov1.ManagedByLabel: silov1.ManagedByValue, silov1.TenantLabel: gone, silov1.ComponentLabel: controllers.BackupComponent,
+				silov1.VolumeLabel: controllers.DatabaseName, silov1.VolumeSnapshotLabel: "database-1"}},
+			Spec: snapshotv1.VolumeSnapshotContentSpec{
+				VolumeSnapshotRef: corev1.ObjectReference{Kind: "VolumeSnapshot", Namespace: "tenant-" + gone, Name: "database-1"},
+				DeletionPolicy:    snapshotv1.VolumeSnapshotContentRetain,
+				Driver:            "csi.example.com",
+				Source:            snapshotv1.VolumeSnapshotContentSource{SnapshotHandle: ptr.To("snap-" + gone)},
+			},
+		}
+		Expect(admin.Create(ctx, content)).To(Succeed())
+		DeferCleanup(func() { _ = admin.Delete(ctx, content) })
+		_, ns, owner := ownedTenant("restore", func(t *silov1.Tenant) {
+			t.Spec.Database = &silov1.DatabaseSpec{RestoreFrom: &silov1.RestoreSource{Tenant: gone, VolumeSnapshotName: "database-1"}}
+		})
+
+		job := dataJob(ns, controllers.RestoreComponent, "restore-credentials-")
+		expectPolicyRefusal(owner.Delete(ctx, job), "silo-tenant-managed-objects", "is managed by Silo")
+		faked := job.DeepCopy()
+		faked.Status.Succeeded = 1
+		expectRBACRefusal(owner.Status().Update(ctx, faked), "jobs/status")
+		claim := &corev1.PersistentVolumeClaim{}
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "data-database-0"}, claim)).To(Succeed())
+		Expect(claim.Annotations).To(HaveKey(controllers.RestoreCredentialsAnnotation))
+		unmark := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:null}}}`, controllers.RestoreCredentialsAnnotation)
+		expectPolicyRefusal(owner.Patch(ctx, claim, client.RawPatch(types.MergePatchType, unmark)),
+			"silo-tenant-managed-objects", "is managed by Silo")
+		Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.DatabaseName}, &appsv1.StatefulSet{})).To(
+			MatchError(ContainSubstring("not found")), "the database waits for its password")
+
+		// Positive control: the Job controller's result starts the database.
+		completeJob(job)
+		Eventually(func(g Gomega) {
+			g.Expect(admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.DatabaseName}, &appsv1.StatefulSet{})).To(Succeed())
+			g.Expect(admin.Get(ctx, client.ObjectKeyFromObject(claim), claim)).To(Succeed())
+			g.Expect(claim.Annotations).NotTo(HaveKey(controllers.RestoreCredentialsAnnotation))
 		}).Should(Succeed())
 	})
 

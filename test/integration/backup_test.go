@@ -7,6 +7,7 @@ import (
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -363,6 +364,12 @@ var _ = Describe("Restore", Ordered, func() {
 			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
 			return t.Status.RestoredFrom
 		}).Should(ConsistOf(silov1.RestoredVolume{Volume: "database", Tenant: source, VolumeSnapshotName: snap.Name}))
+		// The source's credentials were copied: the data knows them, so no Job sets a
+		// password and the database starts at once.
+		Eventually(func() error { return get(&appsv1.StatefulSet{}, ns, controllers.DatabaseName) }).Should(Succeed())
+		Expect(componentJobs(Default, name, controllers.RestoreComponent)).To(BeEmpty())
+		Expect(get(pvc, ns, "data-database-0")).To(Succeed())
+		Expect(pvc.Annotations).NotTo(HaveKey(controllers.RestoreCredentialsAnnotation))
 	})
 
 	It("refuses a snapshot of another region and creates no empty database", func() {
@@ -371,6 +378,149 @@ var _ = Describe("Restore", Ordered, func() {
 		Eventually(func(g Gomega) string { return degradedReason(g, name) }).Should(Equal(silov1.RestoreRefusedReason))
 		Expect(get(&corev1.PersistentVolumeClaim{}, "tenant-"+name, "data-database-0")).To(MatchError(ContainSubstring("not found")))
 		Expect(isNotFound(get(&corev1.Service{}, "tenant-"+name, "database"))).To(BeTrue(), "the held database is not built")
+	})
+
+	Context("when the source Tenant's credentials are gone", Ordered, func() {
+		var gone map[string][]byte
+
+		BeforeAll(func() {
+			// The source Tenant is deleted (Retain keeps its namespace and snapshot),
+			// then its credentials Secret goes, as with deletionPolicy Delete.
+			ns := "tenant-" + source
+			gone = secretData(ns, "database-credentials")
+			Expect(k8s.Delete(ctx, &silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: source}})).To(Succeed())
+			Eventually(func() bool { return isNotFound(k8s.Get(ctx, client.ObjectKey{Name: source}, &silov1.Tenant{})) }).Should(BeTrue())
+			Expect(k8s.Delete(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "database-credentials"}})).To(Succeed())
+		})
+
+		// restoreJob waits for the Tenant's Job that sets the password in its restored
+		// data, while the database is held for it (status.components says so once the
+		// pass that held it is over).
+		var restoreJob func(name string) *batchv1.Job
+		// startRestore creates a Tenant restoring the snapshot and waits for its Job.
+		startRestore := func(prefix string) (string, string, *batchv1.Job) {
+			GinkgoHelper()
+			name := uniqueName(prefix)
+			Expect(k8s.Create(ctx, restoring(name, "eu-west-1"))).To(Succeed())
+			return name, "tenant-" + name, restoreJob(name)
+		}
+		restoreJob = func(name string) *batchv1.Job {
+			GinkgoHelper()
+			var job batchv1.Job
+			Eventually(func(g Gomega) {
+				jobs := componentJobs(g, name, controllers.RestoreComponent)
+				g.Expect(jobs).To(HaveLen(1))
+				job = jobs[0]
+				t := &silov1.Tenant{}
+				g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
+				g.Expect(componentStatus(t, controllers.DatabaseName)).To(HaveField("Message", ContainSubstring(job.Name)))
+			}).Should(Succeed())
+			Expect(job.Name).To(HavePrefix("restore-credentials-"))
+			Expect(isNotFound(get(&appsv1.StatefulSet{}, "tenant-"+name, controllers.DatabaseName))).To(BeTrue(),
+				"the database does not start before its password is set")
+			return &job
+		}
+		// started waits until the database StatefulSet exists, the Job is gone, and
+		// the Tenant is not Degraded.
+		started := func(name string) {
+			GinkgoHelper()
+			ns := "tenant-" + name
+			Eventually(func(g Gomega) {
+				g.Expect(get(&appsv1.StatefulSet{}, ns, controllers.DatabaseName)).To(Succeed())
+				g.Expect(componentJobs(g, name, controllers.RestoreComponent)).To(BeEmpty(), "a succeeded Job is deleted")
+				g.Expect(degradedReason(g, name)).To(BeEmpty())
+				pvc := &corev1.PersistentVolumeClaim{}
+				g.Expect(get(pvc, ns, "data-database-0")).To(Succeed())
+				g.Expect(pvc.Annotations).NotTo(HaveKey(controllers.RestoreCredentialsAnnotation))
+			}).Should(Succeed())
+		}
+
+		It("generates new credentials and holds the database until a Job has set them in the restored data", func() {
+			name, ns, job := startRestore("rs-job")
+			pvc := &corev1.PersistentVolumeClaim{}
+			Expect(get(pvc, ns, "data-database-0")).To(Succeed())
+			Expect(pvc.Annotations).To(HaveKeyWithValue(controllers.RestoreCredentialsAnnotation, "pending"))
+			creds := secretData(ns, "database-credentials")
+			Expect(creds["username"]).To(Equal([]byte("app")))
+			Expect(creds["password"]).NotTo(BeEmpty())
+			Expect(creds["password"]).NotTo(Equal(gone["password"]))
+			pod := job.Spec.Template.Spec
+			Expect(pod.Volumes).To(ContainElement(HaveField("PersistentVolumeClaim.ClaimName", "data-database-0")))
+			Expect(pod.Containers[0].Env).To(ContainElement(HaveField("ValueFrom.SecretKeyRef.Name", "database-credentials")))
+
+			Eventually(func(g Gomega) { finishJob(g, job, true) }).Should(Succeed())
+			started(name)
+			Expect(secretData(ns, "database-credentials")).To(Equal(creds), "the password the Job set is the one the Tenant keeps")
+			settings := secretData(ns, controllers.SettingsSecretName)
+			Expect(settings["PGUSER"]).To(Equal(creds["username"]), "the app logs in as the role the Job set")
+			Expect(settings["PGPASSWORD"]).To(Equal(creds["password"]))
+			Eventually(func(g Gomega) []silov1.RestoredVolume {
+				t := &silov1.Tenant{}
+				g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
+				return t.Status.RestoredFrom
+			}).Should(ConsistOf(silov1.RestoredVolume{Volume: "database", Tenant: source, VolumeSnapshotName: snap.Name}))
+		})
+
+		It("is Degraded CredentialsNotRestored when the Job fails, keeps the claim and the database stopped, and tries again once the Job is deleted", func() {
+			name, ns, job := startRestore("rs-jobfail")
+			creds := secretData(ns, "database-credentials")
+			Eventually(func(g Gomega) { finishJob(g, job, false) }).Should(Succeed())
+			Eventually(func(g Gomega) {
+				_, d := degradedOf(g, name)
+				g.Expect(d.Reason).To(Equal(silov1.CredentialsNotRestoredReason))
+				g.Expect(d.Message).To(ContainSubstring("kubectl logs -n " + ns + " job/" + job.Name))
+				g.Expect(d.Message).To(ContainSubstring("kubectl delete job -n " + ns + " " + job.Name))
+			}).Should(Succeed())
+			Expect(isNotFound(get(&appsv1.StatefulSet{}, ns, controllers.DatabaseName))).To(BeTrue())
+			pvc := &corev1.PersistentVolumeClaim{}
+			Expect(get(pvc, ns, "data-database-0")).To(Succeed())
+			Expect(pvc.DeletionTimestamp).To(BeNil())
+			Expect(pvc.Annotations).To(HaveKey(controllers.RestoreCredentialsAnnotation))
+			Expect(get(&batchv1.Job{}, ns, job.Name)).To(Succeed(), "a failed Job is kept for its logs")
+
+			// Positive control: the platform deletes the failed Job; a new one runs and,
+			// once it succeeds, the database starts with the same credentials.
+			Expect(k8s.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground))).To(Succeed())
+			again := &batchv1.Job{}
+			Eventually(func(g Gomega) {
+				g.Expect(get(again, ns, job.Name)).To(Succeed())
+				g.Expect(again.UID).NotTo(Equal(job.UID))
+			}).Should(Succeed())
+			Eventually(func(g Gomega) { finishJob(g, again, true) }).Should(Succeed())
+			started(name)
+			Expect(secretData(ns, "database-credentials")).To(Equal(creds))
+		})
+
+		It("resumes after a restart between any two steps without a second password", func() {
+			name, ns, job := startRestore("rs-jobcrash")
+			creds := &corev1.Secret{}
+			Expect(get(creds, ns, "database-credentials")).To(Succeed())
+
+			// Stopped while the Job runs: the same Job is waited for, no new password.
+			restartOperator(nil)
+			poke(&silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}}, "1")
+			Expect(restoreJob(name).UID).To(Equal(job.UID))
+
+			// Stopped after the Job succeeded and the claim's mark went, before the
+			// database started and the Job was deleted.
+			restartOperator(func() {
+				Eventually(func(g Gomega) {
+					g.Expect(get(job, ns, job.Name)).To(Succeed())
+					finishJob(g, job, true)
+				}).Should(Succeed())
+				Eventually(func(g Gomega) {
+					pvc := &corev1.PersistentVolumeClaim{}
+					g.Expect(get(pvc, ns, "data-database-0")).To(Succeed())
+					delete(pvc.Annotations, controllers.RestoreCredentialsAnnotation)
+					g.Expect(k8s.Update(ctx, pvc)).To(Succeed())
+				}).Should(Succeed())
+			})
+			started(name)
+			after := &corev1.Secret{}
+			Expect(get(after, ns, "database-credentials")).To(Succeed())
+			Expect(after.UID).To(Equal(creds.UID))
+			Expect(after.Data).To(Equal(creds.Data), "the credentials are never generated again")
+		})
 	})
 })
 
