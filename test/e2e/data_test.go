@@ -50,6 +50,7 @@ var _ = Describe("Exports and credential rotation on a real control plane", Labe
 		t.Spec.Storage = &silov1.StorageSpec{Size: resource.MustParse("1Gi"), AccessMode: string(corev1.ReadWriteOnce)}
 		t.Spec.Isolation.NodePool = pool
 		t.Spec.Isolation.RuntimeClassName = runtimeClass
+		t.Spec.Placement.Region = "us-east-1"
 		create(t)
 		waitReady(t)
 		namespace := &corev1.Namespace{}
@@ -89,6 +90,7 @@ var _ = Describe("Exports and credential rotation on a real control plane", Labe
 			pvc := &corev1.PersistentVolumeClaim{}
 			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns(t), Name: claim}, pvc)).To(Succeed())
 			g.Expect(pvc.Status.Phase).To(Equal(corev1.ClaimBound))
+			g.Expect(pvc.Spec.StorageClassName).To(HaveValue(Equal("local-us-east-1")), "the region's class")
 			g.Expect(pvc.Labels).NotTo(HaveKey(silov1.ManagedByLabel), "the claim is still Silo's")
 			g.Expect(pvc.OwnerReferences).To(BeEmpty(), "the claim would go with the Tenant")
 			g.Expect(pvc.Labels).To(HaveKeyWithValue(silov1.ExportIDLabel, id))
@@ -230,7 +232,7 @@ func expectNoSecretsInline(t *silov1.Tenant, c corev1.Container) {
 }
 
 // expectRestrictedAndPlaced checks a Job's pod against the restricted Pod Security
-// Standard and the placement of t's app (t runs on the node pool).
+// Standard and the placement of t's app (t runs on the node pool, in a region).
 func expectRestrictedAndPlaced(t *silov1.Tenant, pod corev1.PodSpec) {
 	Expect(pod.SecurityContext.RunAsNonRoot).To(HaveValue(BeTrue()))
 	Expect(pod.SecurityContext.SeccompProfile).To(HaveValue(HaveField("Type", corev1.SeccompProfileTypeRuntimeDefault)))
@@ -247,15 +249,15 @@ func expectRestrictedAndPlaced(t *silov1.Tenant, pod corev1.PodSpec) {
 	Expect(pod.Tolerations).To(SatisfyAll(Equal(want.Tolerations), ContainElement(HaveField("Key", silov1.NodePoolLabel))))
 	Expect(ptr.Deref(pod.RuntimeClassName, "")).To(SatisfyAll(Equal(ptr.Deref(want.RuntimeClassName, "")),
 		Equal(t.Spec.Isolation.RuntimeClassName)))
-	if want.Affinity != nil {
-		Expect(pod.Affinity).NotTo(BeNil())
-		Expect(pod.Affinity.NodeAffinity).To(Equal(want.Affinity.NodeAffinity), "the region's node affinity")
-	}
+	Expect(want.Affinity).NotTo(BeNil(), "the app has no node affinity: give t a region")
+	Expect(pod.Affinity).NotTo(BeNil())
+	Expect(pod.Affinity.NodeAffinity).To(SatisfyAll(Equal(want.Affinity.NodeAffinity), Not(BeNil())), "the region's node affinity")
 }
 
 // expectPodAdmitted checks that the Job controller's pod passed admission (Pod
-// Security among it) and was scheduled on the Tenant's node pool, and that the same
-// namespace refuses a pod that is not restricted (so the admission is not a no-op).
+// Security among it) and was scheduled on the Tenant's node pool in its region, and
+// that the same namespace refuses a pod that is not restricted (so the admission is
+// not a no-op).
 func expectPodAdmitted(t *silov1.Tenant, job *batchv1.Job) {
 	var pod corev1.Pod
 	Eventually(func(g Gomega) {
@@ -266,7 +268,8 @@ func expectPodAdmitted(t *silov1.Tenant, job *batchv1.Job) {
 		pod = pods.Items[0]
 		g.Expect(pod.Spec.NodeName).NotTo(BeEmpty(), "pod %s is not scheduled", pod.Name)
 	}).Should(Succeed())
-	Expect(nodeOf(pod).Labels).To(HaveKeyWithValue(silov1.NodePoolLabel, pool))
+	Expect(nodeOf(pod).Labels).To(SatisfyAll(HaveKeyWithValue(silov1.NodePoolLabel, pool),
+		HaveKeyWithValue(regionLabel, t.Spec.Placement.Region)))
 
 	bad := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "not-restricted-", Namespace: ns(t)},
 		Spec: *job.Spec.Template.Spec.DeepCopy()}
