@@ -185,12 +185,19 @@ func shortHash(s string) string {
 	return hex.EncodeToString(sum[:4])
 }
 
-// waitJob waits for a Job of t's namespace and returns it.
+// waitJob waits for a Job of t's namespace and returns it; without one, the failure
+// says what the Tenant's conditions say (an admission refusal, for one).
 func waitJob(t *silov1.Tenant, name string) *batchv1.Job {
 	job := &batchv1.Job{}
 	Eventually(func() error {
 		return k8s.Get(ctx, client.ObjectKey{Namespace: ns(t), Name: name}, job)
-	}).Should(Succeed(), "no Job %s", name)
+	}).Should(Succeed(), func() string {
+		got := &silov1.Tenant{}
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(t), got); err != nil {
+			return fmt.Sprintf("no Job %s (reading the Tenant: %v)", name, err)
+		}
+		return fmt.Sprintf("no Job %s; the Tenant's conditions: %+v", name, got.Status.Conditions)
+	})
 	return job
 }
 
