@@ -55,30 +55,8 @@ stop() {
 }
 
 write_kubeconfig() {
-  local server ca token
-  server=$(k config view --minify --raw -o jsonpath='{.clusters[0].cluster.server}')
-  ca=$(k config view --minify --raw --flatten -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')
-  [ -n "$server" ] && [ -n "$ca" ] || die "cannot read the API server address and CA from $ADMIN_KUBECONFIG"
-  token=$(k create token "$SA" -n "$NS" --duration 24h) ||
-    die "cannot mint a token for ServiceAccount $NS/$SA: is the chart installed (helm upgrade --install $RELEASE charts/silo -n $NS)?"
-  umask 077
-  cat >"$SA_KUBECONFIG" <<YAML
-apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster:
-    server: $server
-    certificate-authority-data: $ca
-users:
-- name: system:serviceaccount:$NS:$SA
-  user:
-    token: $token
-contexts:
-- name: silo
-  context: {cluster: local, user: "system:serviceaccount:$NS:$SA"}
-current-context: silo
-YAML
+  KUBECONFIG="$ADMIN_KUBECONFIG" "$ROOT/hack/sa-kubeconfig.sh" "$NS" "$SA" "$SA_KUBECONFIG" ||
+    die "is the chart installed (helm upgrade --install $RELEASE charts/silo -n $NS)?"
 }
 
 # chart_args prints the operator arguments of the chart's Deployment, one a line.

@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"slices"
+
 	snapshotv1 "github.com/kubernetes-csi/external-snapshotter/client/v8/apis/volumesnapshot/v1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -58,5 +60,50 @@ var _ = Describe("The operator's snapshot contents", func() {
 			Spec:       snapshotv1.VolumeSnapshotSpec{Source: snapshotv1.VolumeSnapshotSource{VolumeSnapshotContentName: ptr.To("snap-restore")}},
 		}
 		Expect(op.Create(ctx, snap, client.DryRunAll)).To(Succeed())
+	})
+})
+
+// pvcSourceFinalizer is the finalizer the CSI snapshot controller puts on a claim
+// while it is snapshotted (external-snapshotter's utils.PVCFinalizer).
+const pvcSourceFinalizer = "snapshot.storage.kubernetes.io/pvc-as-source-protection"
+
+var _ = Describe("The CSI snapshot controller on managed claims", func() {
+	check("SILO-SNAP-3", "the CSI snapshot controller may add and remove its finalizer on a managed claim, and change nothing else", func() {
+		claim := claimIn(nsB, "snap-source")
+		claim.Labels = map[string]string{silov1.ManagedByLabel: silov1.ManagedByValue, silov1.TenantLabel: tenantB.Name,
+			silov1.ComponentLabel: "storage"}
+		Expect(operatorIdentity("snap3-").Create(ctx, claim)).To(Succeed())
+		snapshotter := kubernetesController("snap3-", "snapshot-controller")
+		withFinalizer := func(c *corev1.PersistentVolumeClaim, finalizer string) *corev1.PersistentVolumeClaim {
+			c = c.DeepCopy()
+			c.Finalizers = append(c.Finalizers, finalizer)
+			return c
+		}
+
+		By("what it does before it takes a snapshot, and after")
+		Expect(snapshotter.Update(ctx, withFinalizer(claim, pvcSourceFinalizer))).To(Succeed())
+		protected := &corev1.PersistentVolumeClaim{}
+		Expect(snapshotter.Get(ctx, client.ObjectKeyFromObject(claim), protected)).To(Succeed())
+		Expect(protected.Finalizers).To(ContainElement(pvcSourceFinalizer))
+		released := protected.DeepCopy()
+		released.Finalizers = slices.DeleteFunc(released.Finalizers, func(f string) bool { return f == pvcSourceFinalizer })
+		Expect(snapshotter.Update(ctx, released)).To(Succeed())
+
+		By("nothing else: another finalizer, an annotation, a label")
+		cur := &corev1.PersistentVolumeClaim{}
+		Expect(snapshotter.Get(ctx, client.ObjectKeyFromObject(claim), cur)).To(Succeed())
+		expectPolicyRefusal(snapshotter.Update(ctx, withFinalizer(cur, "example.com/hold"), client.DryRunAll),
+			"silo-tenant-managed-objects", "is managed by Silo", "not system:serviceaccount:kube-system:snapshot-controller")
+		annotated := withFinalizer(cur, pvcSourceFinalizer)
+		annotated.Annotations = map[string]string{"example.com/note": "x"}
+		expectPolicyRefusal(snapshotter.Update(ctx, annotated, client.DryRunAll), "silo-tenant-managed-objects", "is managed by Silo")
+		relabelled := withFinalizer(cur, pvcSourceFinalizer)
+		relabelled.Labels[silov1.ComponentLabel] = "database"
+		expectPolicyRefusal(snapshotter.Update(ctx, relabelled, client.DryRunAll), "silo-tenant-managed-objects", "is managed by Silo")
+
+		By("and its finalizer is its own: another controller may not add it")
+		jobs := kubernetesController("snap3-", "job-controller")
+		expectPolicyRefusal(jobs.Update(ctx, withFinalizer(cur, pvcSourceFinalizer), client.DryRunAll),
+			"silo-tenant-managed-objects", "is managed by Silo")
 	})
 })

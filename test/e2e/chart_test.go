@@ -109,7 +109,7 @@ var _ = Describe("The Helm chart", Label("chart"), func() {
 		Expect(string(chartCRD)).To(Equal(string(generated)), "run `make manifests`")
 	})
 
-	It("renders every policy file with the release's ServiceAccount in place of silo-system:silo, unless policies are off", func() {
+	It("renders every policy file with the release's ServiceAccount in place of silo-system:silo and its snapshot controllers, unless policies are off", func() {
 		chart := copyChart()
 		policy := `apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
@@ -130,6 +130,12 @@ spec:
 		Expect(out).To(ContainSubstring("request.userInfo.username == 'system:serviceaccount:platform:operator'"))
 		Expect(out).NotTo(ContainSubstring("system:serviceaccount:silo-system:silo"))
 		Expect(out).NotTo(ContainSubstring("files/policies/README.md"))
+		Expect(out).To(ContainSubstring(`["system:serviceaccount:kube-system:snapshot-controller"]`), "the default snapshot controller")
+
+		out, err = helm("template", "silo", chart, "--set", "policies.snapshotControllers={system:serviceaccount:storage:snapshots}")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(out).To(ContainSubstring(`["system:serviceaccount:storage:snapshots"]`))
+		Expect(out).NotTo(ContainSubstring("kube-system:snapshot-controller"))
 
 		out, err = helm("template", "silo", chart, "--set", "policies.enabled=false")
 		Expect(err).NotTo(HaveOccurred())
