@@ -71,7 +71,11 @@ var queueService = managedService{
 	urlKey: "NATS_URL", scheme: "nats",
 }
 
-func componentQueue() component { return queueService.component() }
+func componentQueue() component {
+	c := queueService.component()
+	c.build = buildQueue
+	return c
+}
 
 // buildQueue returns the queue's StatefulSet, Service and configuration Secret.
 func buildQueue(bc *buildContext) []runtime.ApplyConfiguration {
