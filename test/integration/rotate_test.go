@@ -118,6 +118,26 @@ func rotationTenant(prefix string) string {
 	return t.Name
 }
 
+// restartLosingRotationStatus restarts the operator as if it had stopped before
+// writing the status of a rotation it started (the request looks new again), and
+// checks that the rotation of service resumes with the staging Secret it had: the
+// new password is never generated twice.
+func restartLosingRotationStatus(name, service string, staging *corev1.Secret) {
+	GinkgoHelper()
+	restartOperator(func() {
+		t := &silov1.Tenant{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
+		t.Status.Credentials = nil
+		Expect(k8s.Status().Update(ctx, t)).To(Succeed())
+	})
+	Eventually(func(g Gomega) {
+		g.Expect(rotationOf(g, name, service)).To(HaveField("Phase", silov1.RotationApplying))
+	}).Should(Succeed())
+	again := &corev1.Secret{}
+	Expect(get(again, "tenant-"+name, service+"-credentials-next")).To(Succeed())
+	Expect(again.UID).To(Equal(staging.UID), "the staged password is kept, never generated again")
+}
+
 // queueTenant creates a Tenant with a queue and workers, settled.
 func queueTenant(prefix string) (name, ns string) {
 	t := newTenant(uniqueName(prefix))
@@ -171,19 +191,7 @@ var _ = Describe("Credential rotation", func() {
 		Expect(natsConfigOf(Default, ns)).To(ContainSubstring(old), "the old password still works")
 		Expect(secretData(ns, "queue-credentials")).To(Equal(before), "nothing switches before the queue has the password")
 
-		restartOperator(func() {
-			// Stopped before its status was written: the request looks new again.
-			t := &silov1.Tenant{}
-			Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
-			t.Status.Credentials = nil
-			Expect(k8s.Status().Update(ctx, t)).To(Succeed())
-		})
-		Eventually(func(g Gomega) {
-			g.Expect(rotationOf(g, name, controllers.QueueName)).To(HaveField("Phase", silov1.RotationApplying))
-		}).Should(Succeed())
-		again := &corev1.Secret{}
-		Expect(get(again, ns, "queue-credentials-next")).To(Succeed())
-		Expect(again.UID).To(Equal(staging.UID), "the staged password is kept, never generated again")
+		restartLosingRotationStatus(name, controllers.QueueName, staging)
 		Expect(natsConfigOf(Default, ns)).To(And(ContainSubstring(old), ContainSubstring(neu)))
 
 		finishRotationJob(name, "queue", "apply", "queue", true)
@@ -367,19 +375,7 @@ var _ = Describe("Credential rotation", func() {
 			g.Expect(rotationJobs(g, name)).To(HaveLen(2))
 		}).Should(Succeed())
 
-		restartOperator(func() {
-			// Stopped before its status was written: the request looks new again.
-			t := &silov1.Tenant{}
-			Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
-			t.Status.Credentials = nil
-			Expect(k8s.Status().Update(ctx, t)).To(Succeed())
-		})
-		Eventually(func(g Gomega) {
-			g.Expect(rotationOf(g, name, controllers.DatabaseName)).To(HaveField("Phase", silov1.RotationApplying))
-		}).Should(Succeed())
-		again := &corev1.Secret{}
-		Expect(get(again, ns, "database-credentials-next")).To(Succeed())
-		Expect(again.UID).To(Equal(staging.UID), "the staged password is kept, never generated again")
+		restartLosingRotationStatus(name, controllers.DatabaseName, staging)
 
 		restartOperator(func() {
 			// Stopped in the middle of the switch: the apply Job succeeded and the old
