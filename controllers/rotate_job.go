@@ -112,9 +112,10 @@ var rotators = map[string]*rotator{
 // new configuration: the kubelet refreshes a mounted Secret within about a minute.
 const natsWaitSeconds = 240
 
-// alternateUser is the other of the database's two login roles: a PostgreSQL role has
-// one password, so the new password goes to the role the app does not use, and the
-// old role keeps its password until the app has moved.
+// alternateUser is the other of two logins (the database's roles, the queue's
+// users): a PostgreSQL role has one password and a NATS user name appears once, so
+// the new password goes to the login the app does not use, and the old one keeps its
+// password until the app has moved.
 func alternateUser(current string) string {
 	if base, ok := strings.CutSuffix(current, "_b"); ok {
 		return base
