@@ -77,9 +77,10 @@ func componentQueue() component {
 	return c
 }
 
-// buildQueue returns the queue's StatefulSet, Service and configuration Secret.
+// buildQueue returns the queue's configuration Secret, StatefulSet and Service. The
+// Secret comes first: a new pod of the StatefulSet mounts it.
 func buildQueue(bc *buildContext) []runtime.ApplyConfiguration {
-	return append(queueService.build(bc), buildQueueConfig(bc))
+	return append([]runtime.ApplyConfiguration{buildQueueConfig(bc)}, queueService.build(bc)...)
 }
 
 // buildQueueConfig returns the queue's configuration Secret: the NATS configuration
