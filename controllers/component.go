@@ -23,6 +23,13 @@ type buildContext struct {
 	// them (keys username and password), by component name. The reconciler creates
 	// them once and reads them back ever after.
 	Credentials map[string]map[string][]byte
+	// QueueStaging is the data of the queue's rotation staging Secret
+	// (queue-credentials-next) while there is one: the queue's configuration lists
+	// its users, the new and the old. QueueReloadPassword is the password of the
+	// queue's reload user, read back from its configuration Secret (generated once,
+	// when there is none).
+	QueueStaging        map[string][]byte
+	QueueReloadPassword string
 	// External is the data of each external component's Secret, by component name;
 	// a component whose Secret is missing has no entry.
 	External map[string]map[string][]byte

@@ -18,6 +18,9 @@ import (
 // claims are data-<name>-0.
 const dataVolume = "data"
 
+// configVolume names the volume of a managed service's configuration Secret.
+const configVolume = "config"
+
 // managedService describes, as data, a service Silo runs for the tenant unless the
 // platform provides it (the queue, the cache, the database): one container of the
 // service's image that authenticates with generated credentials, a Service in front
@@ -54,6 +57,11 @@ type managedService struct {
 	defaultStorage *resource.Quantity
 	// scratch are more writable paths, each an emptyDir volume.
 	scratch []namedPath
+	// configPath, when set, is where the service's configuration Secret
+	// (<name>-config, which the component builds) is mounted, read-only and whole:
+	// the kubelet refreshes a Secret volume in place, never one mounted by subPath,
+	// so the service can reload a changed file without a restart.
+	configPath string
 	// probe returns the container's readiness probe.
 	probe func() *corev1ac.ProbeApplyConfiguration
 	// The connection settings: urlKey holds scheme://user:password@host/urlPath?urlQuery,
@@ -152,6 +160,11 @@ func (s *managedService) build(bc *buildContext) []runtime.ApplyConfiguration {
 		c.WithVolumeMounts(mount(v.name, v.path))
 		volumes = append(volumes, emptyDir(v.name))
 	}
+	if s.configPath != "" {
+		c.WithVolumeMounts(mount(configVolume, s.configPath).WithReadOnly(true))
+		volumes = append(volumes, corev1ac.Volume().WithName(configVolume).
+			WithSecret(corev1ac.SecretVolumeSource().WithSecretName(configSecretName(s.name))))
+	}
 	c.WithReadinessProbe(s.probe())
 	if r := resources(spec.resources); r != nil {
 		c.WithResources(r)
@@ -221,6 +234,9 @@ func secretEnv(name, secret, key string) *corev1ac.EnvVarApplyConfiguration {
 	return corev1ac.EnvVar().WithName(name).WithValueFrom(corev1ac.EnvVarSource().
 		WithSecretKeyRef(corev1ac.SecretKeySelector().WithName(secret).WithKey(key)))
 }
+
+// configSecretName names a managed service's configuration Secret.
+func configSecretName(component string) string { return component + "-config" }
 
 // credentialsSecretName names a component's generated credentials.
 func credentialsSecretName(component string) string { return component + "-credentials" }

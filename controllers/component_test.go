@@ -31,7 +31,7 @@ func TestBuildWorkloadsOfAFullTenant(t *testing.T) {
 	want := []string{
 		"Deployment/app", "Deployment/cache", "Deployment/workers",
 		"Ingress/app", "PersistentVolumeClaim/storage", "PodDisruptionBudget/app",
-		"Secret/connection-settings",
+		"Secret/connection-settings", "Secret/queue-config",
 		"Service/app", "Service/cache", "Service/database", "Service/queue",
 		"StatefulSet/database", "StatefulSet/queue",
 	}

@@ -158,9 +158,10 @@ func (p *Platform) Validate() error {
 				v, strings.Join(sortedKeys(volumeTypesEver), ", ")))
 		}
 	}
-	for _, need := range []string{"emptyDir", "persistentVolumeClaim"} {
-		if !slices.Contains(p.VolumeTypes, need) {
-			errs = append(errs, fmt.Errorf("volume types must include %s: Silo's own pods use it", need))
+	for _, need := range [][2]string{{"emptyDir", "Silo's own pods use it"}, {"persistentVolumeClaim", "Silo's own pods use it"},
+		{"secret", "the queue's configuration is a secret volume"}} {
+		if !slices.Contains(p.VolumeTypes, need[0]) {
+			errs = append(errs, fmt.Errorf("volume types must include %s: %s", need[0], need[1]))
 		}
 	}
 	for _, region := range sortedKeys(p.ExportObjectStorage) {

@@ -114,10 +114,12 @@ func TestPlatformValidate(t *testing.T) {
 		"a Kubernetes prefix":           {func(p *Platform) { p.PodAnnotationKeys = []string{"pod-security.kubernetes.io/"} }, "are Silo's and Kubernetes' own"},
 		"a malformed key":               {func(p *Platform) { p.ServiceAccountAnnotationKeys = []string{"not a key"} }, "want a key such as example.com/name"},
 		"a network file system allowed": {func(p *Platform) { p.VolumeTypes = []string{"nfs"} }, `volume type "nfs" cannot be allowed`},
-		"HTTPRoute without a Gateway":   {func(p *Platform) { p.Routing = RoutingHTTPRoute }, "routing HTTPRoute needs the platform's Gateway"},
-		"an unknown routing":            {func(p *Platform) { p.Routing = "Mesh" }, `routing "Mesh": want Ingress or HTTPRoute`},
-		"a DNS cache that is no IP":     {func(p *Platform) { p.DNSCacheIP = "dns.local" }, "is not an IP address"},
-		"an issuer that is no name":     {func(p *Platform) { p.ClusterIssuers = []string{"Lets Encrypt"} }, "is not a ClusterIssuer name"},
+		"no secret volumes": {func(p *Platform) { p.VolumeTypes = []string{"emptyDir", "persistentVolumeClaim"} },
+			"must include secret: the queue's configuration is a secret volume"},
+		"HTTPRoute without a Gateway": {func(p *Platform) { p.Routing = RoutingHTTPRoute }, "routing HTTPRoute needs the platform's Gateway"},
+		"an unknown routing":          {func(p *Platform) { p.Routing = "Mesh" }, `routing "Mesh": want Ingress or HTTPRoute`},
+		"a DNS cache that is no IP":   {func(p *Platform) { p.DNSCacheIP = "dns.local" }, "is not an IP address"},
+		"an issuer that is no name":   {func(p *Platform) { p.ClusterIssuers = []string{"Lets Encrypt"} }, "is not a ClusterIssuer name"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -41,7 +41,8 @@ func testCredentials() map[string]map[string][]byte {
 func testContext(t *silov1.Tenant) *buildContext {
 	cfg := DefaultConfig()
 	cfg.RegionStorageClasses = map[string]string{"eu-west-1": "fast-eu"}
-	bc := &buildContext{Tenant: t, Config: &cfg, Credentials: testCredentials(), External: map[string]map[string][]byte{}}
+	bc := &buildContext{Tenant: t, Config: &cfg, Credentials: testCredentials(), External: map[string]map[string][]byte{},
+		QueueReloadPassword: "rpass"}
 	return bc.withSettings()
 }
 

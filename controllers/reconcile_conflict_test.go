@@ -220,3 +220,63 @@ func TestRecheckAfter(t *testing.T) {
 		})
 	}
 }
+
+func TestReadWiringReadsTheQueueConfig(t *testing.T) {
+	tn := testTenant()
+	tn.Spec.Queue = &silov1.QueueSpec{}
+	ours := func(name string, data map[string][]byte) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: NamespaceFor(tn),
+			Labels: componentLabels(tn, QueueName)}, Data: data}
+	}
+	creds := ours("queue-credentials", map[string][]byte{"username": []byte("app"), "password": []byte("qpass")})
+	staging := ours("queue-credentials-next", map[string][]byte{"username": []byte("app_b"), "password": []byte("new")})
+	for name, tc := range map[string]struct {
+		objs []client.Object
+		// apiOnly are on the API server, not yet in the cache.
+		apiOnly     []client.Object
+		wantReload  string // "" = newly generated
+		wantStaging bool
+		wantHeld    bool
+	}{
+		"no configuration Secret yet: a reload password is generated": {objs: []client.Object{creds}},
+		"Silo's configuration Secret: its reload password is read back, never generated again": {
+			objs: []client.Object{creds, ours("queue-config", map[string][]byte{reloadPasswordKey: []byte("kept")})}, wantReload: "kept"},
+		"Silo's configuration Secret the cache has not seen yet: read back from the API server": {
+			objs: []client.Object{creds}, apiOnly: []client.Object{ours("queue-config", map[string][]byte{reloadPasswordKey: []byte("kept")})},
+			wantReload: "kept"},
+		"a rotation's staging Secret is read, for the configuration's users": {
+			objs: []client.Object{creds, staging}, wantStaging: true},
+		"a Secret an owner planted at its name: never used, the queue is held back": {
+			objs: []client.Object{creds, plantedSecret(tn, "queue-config")}, wantHeld: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := fake.NewClientBuilder().WithScheme(NewScheme()).WithObjects(tc.objs...).Build()
+			api := fake.NewClientBuilder().WithScheme(NewScheme()).WithObjects(append(tc.objs, tc.apiOnly...)...).Build()
+			r := &TenantReconciler{Client: c, APIReader: api, Scheme: c.Scheme(), Config: DefaultConfig()}
+			bc := &buildContext{Tenant: tn, Config: &r.Config}
+			obs := &observation{}
+			if err := r.readWiring(context.Background(), bc, obs); err != nil {
+				t.Fatal(err)
+			}
+			if bc.Held[QueueName] != tc.wantHeld {
+				t.Fatalf("held = %v, want %v", bc.Held[QueueName], tc.wantHeld)
+			}
+			if tc.wantHeld {
+				d := meta.FindStatusCondition(computeStatus(tn, obs, nil).Conditions, silov1.DegradedCondition)
+				if d == nil || d.Reason != silov1.ChildConflictReason || !strings.Contains(d.Message, "Secret queue-config") {
+					t.Errorf("Degraded = %+v, want ChildConflict naming Secret queue-config", d)
+				}
+				return
+			}
+			switch {
+			case tc.wantReload != "" && bc.QueueReloadPassword != tc.wantReload:
+				t.Errorf("reload password = %q, want %q", bc.QueueReloadPassword, tc.wantReload)
+			case tc.wantReload == "" && len(bc.QueueReloadPassword) != 2*passwordBytes:
+				t.Errorf("reload password = %q, want a generated one", bc.QueueReloadPassword)
+			}
+			if got := bc.QueueStaging != nil; got != tc.wantStaging {
+				t.Errorf("staging read = %v, want %v", got, tc.wantStaging)
+			}
+		})
+	}
+}

@@ -55,6 +55,12 @@ func (r *TenantReconciler) readWiring(ctx context.Context, bc *buildContext, obs
 			continue
 		}
 		data, err := r.ensureCredentials(ctx, t, c)
+		if err == nil {
+			bc.Credentials[c.name] = data
+			if c.name == QueueName {
+				err = r.readQueueConfig(ctx, bc, obs.namespaceCreated)
+			}
+		}
 		var conflict *childConflict
 		switch {
 		case errors.As(err, &conflict):
@@ -63,8 +69,6 @@ func (r *TenantReconciler) readWiring(ctx context.Context, bc *buildContext, obs
 		case err != nil:
 			bc.Held[c.name] = true
 			errs = append(errs, err)
-		default:
-			bc.Credentials[c.name] = data
 		}
 	}
 	return errors.Join(errs...)
@@ -142,6 +146,45 @@ func (r *TenantReconciler) ensureCredentials(ctx context.Context, t *silov1.Tena
 		}
 	}
 	return s.Data, nil
+}
+
+// readQueueConfig reads what the queue's configuration is built from besides its
+// credentials: the rotation's staging Secret while there is one, and the reload
+// user's password from the configuration Secret as it is (generated only when there
+// is no such Secret). An object Silo did not create at the configuration Secret's
+// name holds the queue back (*childConflict): its pod would mount it.
+func (r *TenantReconciler) readQueueConfig(ctx context.Context, bc *buildContext, inNewNamespace bool) error {
+	t := bc.Tenant
+	ns := NamespaceFor(t)
+	staging, err := r.ownSecret(ctx, t, ns, stagingSecretName(QueueName))
+	if err != nil {
+		return fmt.Errorf("reading the queue's staging Secret of %s: %w", klog.KObj(t), err)
+	}
+	if staging != nil {
+		bc.QueueStaging = staging.Data
+	}
+	key := client.ObjectKey{Namespace: ns, Name: configSecretName(QueueName)}
+	s := &corev1.Secret{}
+	err = r.Get(ctx, key, s)
+	if apierrors.IsNotFound(err) && !inNewNamespace {
+		// The cache holds only Silo's Secrets, and may not have seen Silo's last
+		// write yet: a new password now would lock the rotation Jobs out.
+		err = r.apiReader().Get(ctx, key, s)
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		bc.QueueReloadPassword, err = newPassword()
+		return err
+	case err != nil:
+		return fmt.Errorf("reading Secret %s: %w", key, err)
+	case !carriesLabels(s.Labels, commonLabels(t)):
+		return &childConflict{kind: "Secret", namespace: ns, name: key.Name}
+	case len(s.Data[reloadPasswordKey]) == 0:
+		bc.QueueReloadPassword, err = newPassword()
+		return err
+	}
+	bc.QueueReloadPassword = string(s.Data[reloadPasswordKey])
+	return nil
 }
 
 // createCredentials generates a component's credentials into an immutable Secret.

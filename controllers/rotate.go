@@ -82,7 +82,7 @@ func (r *TenantReconciler) reconcileRotations(ctx context.Context, bc *buildCont
 // parseRotationRequest returns the services an annotation value names, or an error
 // that says what to write instead.
 func parseRotationRequest(t *silov1.Tenant, req string) ([]string, error) {
-	usage := fmt.Sprintf("set it to a comma list of database and cache, for example "+
+	usage := fmt.Sprintf("set it to a comma list of database, cache and queue, for example "+
 		"`kubectl annotate --overwrite tenant %s %s=database`", t.Name, silov1.RotateCredentialsAnnotation)
 	if len(req) > 253 {
 		return nil, fmt.Errorf("the %s annotation is longer than 253 characters: %s", silov1.RotateCredentialsAnnotation, usage)
@@ -92,9 +92,6 @@ func parseRotationRequest(t *silov1.Tenant, req string) ([]string, error) {
 	for _, s := range strings.Split(list, ",") {
 		s = strings.TrimSpace(s)
 		switch {
-		case s == QueueName:
-			return nil, fmt.Errorf("the queue's credentials cannot be rotated yet: NATS takes its one password from flags, "+
-				"so a new one needs a restart of the queue; %s", usage)
 		case rotators[s] == nil:
 			return nil, fmt.Errorf("the %s annotation names %q, which has no credentials Silo rotates: %s",
 				silov1.RotateCredentialsAnnotation, s, usage)

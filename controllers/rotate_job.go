@@ -64,8 +64,6 @@ type rotator struct {
 }
 
 // rotators are the services whose credentials can be rotated, by component name.
-// The queue is not among them: NATS takes its one user and password from flags, so
-// a new password needs a restart of the queue, which is an outage.
 var rotators = map[string]*rotator{
 	DatabaseName: {
 		service: &databaseService,
@@ -91,11 +89,33 @@ var rotators = map[string]*rotator{
 		},
 		scripts: map[rotationStep]string{applyStep: valkeyApplyScript, retireStep: valkeyRetireScript},
 	},
+	QueueName: {
+		service: &queueService,
+		// Like the database's roles: NATS users are unique by name, so the new
+		// password goes to the other user and both work while the app rolls.
+		newUser: alternateUser,
+		env: func(t *silov1.Tenant) []corev1.EnvVar {
+			return []corev1.EnvVar{
+				{Name: "NATS_HOST", Value: fmt.Sprintf("%s.%s.svc", QueueName, NamespaceFor(t))},
+				{Name: "NATS_PORT", Value: strconv.Itoa(int(natsClientPort))},
+				{Name: "RELOAD_USER", Value: natsReloadUser},
+				{Name: "RELOAD_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+					LocalObjectReference: corev1.LocalObjectReference{Name: configSecretName(QueueName)}, Key: reloadPasswordKey}}},
+				{Name: "WAIT_SECONDS", Value: strconv.Itoa(natsWaitSeconds)},
+			}
+		},
+		scripts: map[rotationStep]string{applyStep: natsApplyScript, retireStep: natsRetireScript},
+	},
 }
 
-// alternateUser is the other of the database's two login roles: a PostgreSQL role has
-// one password, so the new password goes to the role the app does not use, and the
-// old role keeps its password until the app has moved.
+// natsWaitSeconds is how long a queue rotation Job waits for the server to take the
+// new configuration: the kubelet refreshes a mounted Secret within about a minute.
+const natsWaitSeconds = 240
+
+// alternateUser is the other of two logins (the database's roles, the queue's
+// users): a PostgreSQL role has one password and a NATS user name appears once, so
+// the new password goes to the login the app does not use, and the old one keeps its
+// password until the app has moved.
 func alternateUser(current string) string {
 	if base, ok := strings.CutSuffix(current, "_b"); ok {
 		return base
@@ -162,6 +182,53 @@ out=$(valkey-cli -h "$VALKEY_HOST" -p "$VALKEY_PORT" --no-auth-warning -a "$NEW_
   ACL SETUSER "$NEW_USER" resetpass ">$NEW_PASSWORD")
 [ "$out" = OK ] || { echo "$out" >&2; exit 1; }
 `
+
+// natsScript is the start of the queue's rotation scripts. The nats image has no
+// NATS client but busybox: the scripts speak the NATS protocol (text lines) with nc.
+// The reconciler has already written the new users into the configuration Secret;
+// the server reads its file again when the reload user asks it to (by the server's
+// id, from the INFO line every connection starts with), and the kubelet refreshes
+// the mounted file within about a minute, so the script reloads and checks every
+// five seconds until the check holds, for at most WAIT_SECONDS. A reload of an
+// unchanged file changes nothing: the script is safe to repeat.
+const natsScript = `# nats USER PASSWORD [LINES]: connects as USER, sends the protocol lines and a PING,
+# and prints what the server answered.
+nats() {
+  { printf 'CONNECT {"user":"%s","pass":"%s","verbose":false,"pedantic":false}\r\n%bPING\r\n' "$1" "$2" "${3:-}"; sleep 1; } |
+    timeout 10 nc -w 3 "$NATS_HOST" "$NATS_PORT" | tr -d '\r'
+}
+accepts() { nats "$1" "$2" | grep -qx PONG; }
+reload() {
+  id=$(nats "$RELOAD_USER" "$RELOAD_PASSWORD" | sed -n 's/^INFO .*"server_id":"\([A-Za-z0-9]*\)".*/\1/p')
+  if [ -z "$id" ]; then echo "no NATS server answered at $NATS_HOST:$NATS_PORT" >&2; return 1; fi
+  out=$(nats "$RELOAD_USER" "$RELOAD_PASSWORD" "SUB _INBOX.silo 1\r\nPUB \$SYS.REQ.SERVER.$id.RELOAD _INBOX.silo 0\r\n\r\n")
+  case $out in
+  *'"error"'*|*-ERR*) echo "the queue did not reload its configuration: $out" >&2; return 1 ;;
+  *'MSG _INBOX.silo '*) ;;
+  *) echo "the queue did not answer the reload request" >&2; return 1 ;;
+  esac
+}
+end=$(( $(date +%s) + WAIT_SECONDS ))
+until reload && ready; do
+  if [ "$(date +%s)" -ge "$end" ]; then
+    echo "after $WAIT_SECONDS seconds the queue still does not hold the new configuration ($want): is the Secret queue-config mounted in its pod?" >&2
+    exit 1
+  fi
+  sleep 5
+done
+`
+
+// natsApplyScript waits until the queue accepts the new password beside the old one.
+const natsApplyScript = `set -eu
+want='the new password and the old one'
+ready() { accepts "$NEW_USER" "$NEW_PASSWORD" && accepts "$PREVIOUS_USER" "$PREVIOUS_PASSWORD"; }
+` + natsScript
+
+// natsRetireScript waits until the queue accepts the new password only.
+const natsRetireScript = `set -eu
+want='the new password only'
+ready() { accepts "$NEW_USER" "$NEW_PASSWORD" && ! accepts "$PREVIOUS_USER" "$PREVIOUS_PASSWORD"; }
+` + natsScript
 
 // stagingSecretName names the Secret that holds a rotation's new credentials (and the
 // ones in use when it started) until the rotation is done.

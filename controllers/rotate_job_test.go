@@ -76,6 +76,7 @@ func TestBuildRotationJob(t *testing.T) {
 	tn := testTenant()
 	tn.Spec.Database = &silov1.DatabaseSpec{Version: "16.4-alpine"}
 	tn.Spec.Cache = &silov1.CacheSpec{}
+	tn.Spec.Queue = &silov1.QueueSpec{Version: "2.12.0-alpine"}
 	tn.Spec.Isolation.NodePool = "dedicated"
 	tn.Spec.Isolation.RuntimeClassName = "gvisor"
 	tn.Spec.Placement.Region = "eu-west-1"
@@ -89,6 +90,8 @@ func TestBuildRotationJob(t *testing.T) {
 		uid       int64
 		client    string
 		env       map[string]string
+		// secretEnv are more variables read from a Secret's key: {Secret, key}.
+		secretEnv map[string][2]string
 	}{
 		"database apply": {component: DatabaseName, step: applyStep, image: "docker.io/library/postgres:16.4-alpine",
 			uid: postgresUID, client: "ALTER ROLE %I WITH LOGIN PASSWORD",
@@ -99,6 +102,13 @@ func TestBuildRotationJob(t *testing.T) {
 			client: `resetpass ">$PREVIOUS_PASSWORD" ">$NEW_PASSWORD"`, env: map[string]string{"VALKEY_HOST": "cache.tenant-acme.svc"}},
 		"cache retire": {component: CacheName, step: retireStep, image: DefaultConfig().Images.Valkey, uid: valkeyUID,
 			client: `resetpass ">$NEW_PASSWORD"`, env: map[string]string{"VALKEY_PORT": "6379"}},
+		"queue apply": {component: QueueName, step: applyStep, image: "docker.io/library/nats:2.12.0-alpine", uid: natsUID,
+			client:    `accepts "$NEW_USER" "$NEW_PASSWORD" && accepts "$PREVIOUS_USER" "$PREVIOUS_PASSWORD"`,
+			env:       map[string]string{"NATS_HOST": "queue.tenant-acme.svc", "NATS_PORT": "4222", "RELOAD_USER": natsReloadUser},
+			secretEnv: map[string][2]string{"RELOAD_PASSWORD": {"queue-config", reloadPasswordKey}}},
+		"queue retire": {component: QueueName, step: retireStep, image: "docker.io/library/nats:2.12.0-alpine", uid: natsUID,
+			client: `accepts "$NEW_USER" "$NEW_PASSWORD" && ! accepts "$PREVIOUS_USER" "$PREVIOUS_PASSWORD"`,
+			env:    map[string]string{"WAIT_SECONDS": "240"}, secretEnv: map[string][2]string{"RELOAD_PASSWORD": {"queue-config", reloadPasswordKey}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			j := onlyJob(t, buildRotationJob(bc, tc.component, tc.step, "database@2"))
@@ -123,6 +133,11 @@ func TestBuildRotationJob(t *testing.T) {
 			for name, value := range tc.env {
 				if env[name].Value != value {
 					t.Errorf("%s = %q, want %q", name, env[name].Value, value)
+				}
+			}
+			for name, ref := range tc.secretEnv {
+				if vf := env[name].ValueFrom; vf == nil || vf.SecretKeyRef.Name != ref[0] || vf.SecretKeyRef.Key != ref[1] {
+					t.Errorf("%s = %+v, want key %s of Secret %s", name, env[name], ref[1], ref[0])
 				}
 			}
 			if j.Annotations[silov1.RotationRequestAnnotation] != "database@2" {
@@ -154,7 +169,8 @@ func TestParseRotationRequest(t *testing.T) {
 		"one service":                   {tenant: full, value: "database", want: []string{DatabaseName}},
 		"a list, sorted, deduplicated":  {tenant: full, value: "cache, database,cache", want: []string{CacheName, DatabaseName}},
 		"an id after @ makes it new":    {tenant: full, value: "database@2027-01", want: []string{DatabaseName}},
-		"the queue is refused":          {tenant: full, value: "queue", refused: "cannot be rotated yet"},
+		"the queue, with the others":    {tenant: full, value: "queue,database,cache", want: []string{CacheName, DatabaseName, QueueName}},
+		"a queue the Tenant lacks":      {tenant: testTenant(), value: "queue", refused: "has no queue"},
 		"an unknown service is refused": {tenant: full, value: "databse", refused: `names "databse"`},
 		"a service the Tenant lacks":    {tenant: testTenant(), value: "database", refused: "has no database"},
 		"an external service":           {tenant: external, value: "cache", refused: "is external"},

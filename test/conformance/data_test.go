@@ -168,6 +168,22 @@ var _ = Describe("Customer data: rotation and export", func() {
 		}).Should(Succeed())
 	})
 
+	check("SILO-DATA-5", "the queue's configuration Secret (its users and the reload credential) is Silo's: a tenant admin can read it, as the credentials, but neither change nor delete it", func() {
+		_, ns, owner := ownedTenant("queue-config", func(t *silov1.Tenant) { t.Spec.Queue = &silov1.QueueSpec{} })
+		cfg := &corev1.Secret{}
+		key := client.ObjectKey{Namespace: ns, Name: "queue-config"}
+		// Positive control: the owner reads it (it holds the tenant's own queue
+		// password, and a reload credential that can do nothing but reload this file).
+		Eventually(func() error { return owner.Get(ctx, key, cfg) }).Should(Succeed())
+		Expect(cfg.Data).To(HaveKey("nats.conf"))
+		forged := cfg.DeepCopy()
+		forged.Data["nats.conf"] = []byte("authorization { users = [ {user: \"me\", password: \"mine\"} ] }\n")
+		expectPolicyRefusal(owner.Update(ctx, forged), "silo-tenant-managed-objects", "is managed by Silo")
+		expectPolicyRefusal(owner.Delete(ctx, cfg), "silo-tenant-managed-objects", "is managed by Silo")
+		Expect(admin.Get(ctx, key, forged)).To(Succeed())
+		Expect(forged.Data).To(Equal(cfg.Data), "the configuration is as Silo wrote it")
+	})
+
 	check("SILO-DATA-2", "an export's claim is Silo's while the Job writes it; once finished it is handed over and a tenant admin may delete it", func() {
 		onEnvtest("plays the Job controller")
 		t, ns, owner := ownedTenant("export", func(t *silov1.Tenant) {

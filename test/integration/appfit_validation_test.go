@@ -50,10 +50,13 @@ var _ = Describe("Validation of what a real app needs", func() {
 		}, "spec.app.readinessProbe.httpGet.path"),
 		Entry("a pull Secret at the name of the generated credentials", func(t *silov1.Tenant) {
 			t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: "database-credentials"}}
-		}, "imagePullSecrets name connection-settings or *-credentials"),
+		}, "imagePullSecrets name connection-settings, queue-config or *-credentials"),
 		Entry("a pull Secret at the name of a rotation's staging Secret", func(t *silov1.Tenant) {
 			t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: "database-credentials-next"}}
-		}, "imagePullSecrets name connection-settings or *-credentials"),
+		}, "imagePullSecrets name connection-settings, queue-config or *-credentials"),
+		Entry("a pull Secret at the name of the queue's configuration", func(t *silov1.Tenant) {
+			t.Spec.ImagePullSecrets = []silov1.PullSecretReference{{Name: "queue-config"}}
+		}, "imagePullSecrets name connection-settings, queue-config or *-credentials"),
 		Entry("a pod label that would pass for one of Silo's selectors", func(t *silov1.Tenant) {
 			t.Spec.PodMetadata = &silov1.PodMetadata{Labels: map[string]string{"silo.dev/component": "cache"}}
 		}, "podMetadata.labels cannot set silo.dev/ keys"),

@@ -118,7 +118,145 @@ func rotationTenant(prefix string) string {
 	return t.Name
 }
 
+// restartLosingRotationStatus restarts the operator as if it had stopped before
+// writing the status of a rotation it started (the request looks new again), and
+// checks that the rotation of service resumes with the staging Secret it had: the
+// new password is never generated twice.
+func restartLosingRotationStatus(name, service string, staging *corev1.Secret) {
+	GinkgoHelper()
+	restartOperator(func() {
+		t := &silov1.Tenant{}
+		Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
+		t.Status.Credentials = nil
+		Expect(k8s.Status().Update(ctx, t)).To(Succeed())
+	})
+	Eventually(func(g Gomega) {
+		g.Expect(rotationOf(g, name, service)).To(HaveField("Phase", silov1.RotationApplying))
+	}).Should(Succeed())
+	again := &corev1.Secret{}
+	Expect(get(again, "tenant-"+name, service+"-credentials-next")).To(Succeed())
+	Expect(again.UID).To(Equal(staging.UID), "the staged password is kept, never generated again")
+}
+
+// queueTenant creates a Tenant with a queue and workers, settled.
+func queueTenant(prefix string) (name, ns string) {
+	t := newTenant(uniqueName(prefix))
+	t.Spec.Queue = &silov1.QueueSpec{}
+	t.Spec.Workers = &silov1.WorkersSpec{Command: []string{"/app", "worker"}}
+	Expect(k8s.Create(ctx, t)).To(Succeed())
+	waitSettled(t.Name)
+	return t.Name, "tenant-" + t.Name
+}
+
+// natsConfigOf returns the queue's configuration file, which lists its users.
+func natsConfigOf(g Gomega, ns string) string {
+	return string(secretDataG(g, ns, "queue-config")["nats.conf"])
+}
+
+// natsLogin is how a user and its password appear in the queue's configuration file.
+func natsLogin(user, password []byte) string {
+	return fmt.Sprintf("{user: %q, password: %q}", user, password)
+}
+
+// generationOf returns the generation of a workload.
+func generationOf(g Gomega, obj client.Object, ns, name string) int64 {
+	g.Expect(get(obj, ns, name)).To(Succeed())
+	return obj.GetGeneration()
+}
+
 var _ = Describe("Credential rotation", func() {
+	It("rotates the queue's password without restarting it: both passwords work until the app and the workers have rolled, once", func() {
+		name, ns := queueTenant("rotate-queue")
+		before := secretData(ns, "queue-credentials")
+		queue := &appsv1.StatefulSet{}
+		Expect(get(queue, ns, controllers.QueueName)).To(Succeed())
+		gen, hash := appGeneration(Default, name)
+		workersGen := generationOf(Default, &appsv1.Deployment{}, ns, controllers.WorkersName)
+		old := natsLogin(before["username"], before["password"])
+		Expect(natsConfigOf(Default, ns)).To(ContainSubstring(old))
+
+		annotate(name, silov1.RotateCredentialsAnnotation, "queue")
+		staging := &corev1.Secret{}
+		Eventually(func(g Gomega) {
+			g.Expect(rotationOf(g, name, controllers.QueueName)).To(HaveField("Phase", silov1.RotationApplying))
+			g.Expect(get(staging, ns, "queue-credentials-next")).To(Succeed())
+			g.Expect(natsConfigOf(g, ns)).To(ContainSubstring(natsLogin(staging.Data["username"], staging.Data["password"])),
+				"the queue's configuration lists the new password before the Job asks it to reload")
+			g.Expect(rotationJobs(g, name)).To(HaveLen(1))
+		}).Should(Succeed())
+		staged := staging.Data
+		neu := natsLogin(staged["username"], staged["password"])
+		Expect(string(staged["username"])).To(Equal("app_b"), "NATS users are unique by name: the new password goes to the other user")
+		Expect(staged["previous-password"]).To(Equal(before["password"]))
+		Expect(natsConfigOf(Default, ns)).To(ContainSubstring(old), "the old password still works")
+		Expect(secretData(ns, "queue-credentials")).To(Equal(before), "nothing switches before the queue has the password")
+
+		restartLosingRotationStatus(name, controllers.QueueName, staging)
+		Expect(natsConfigOf(Default, ns)).To(And(ContainSubstring(old), ContainSubstring(neu)))
+
+		finishRotationJob(name, "queue", "apply", "queue", true)
+		Eventually(func(g Gomega) {
+			g.Expect(rotationOf(g, name, controllers.QueueName)).To(HaveField("Phase", silov1.RotationRollingOut))
+			g.Expect(secretDataG(g, ns, "queue-credentials")).To(Equal(map[string][]byte{
+				"username": staged["username"], "password": staged["password"]}))
+			g.Expect(string(secretDataG(g, ns, controllers.SettingsSecretName)["NATS_URL"])).To(
+				ContainSubstring("app_b:" + string(staged["password"]) + "@"))
+			newGen, newHash := appGeneration(g, name)
+			g.Expect(newHash).NotTo(Equal(hash))
+			g.Expect(newGen).To(Equal(gen + 1))
+			g.Expect(generationOf(g, &appsv1.Deployment{}, ns, controllers.WorkersName)).To(Equal(workersGen + 1))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(natsConfigOf(g, ns)).To(And(ContainSubstring(old), ContainSubstring(neu)))
+			g.Expect(rotationJobs(g, name)).To(HaveLen(1))
+		}, "300ms").Should(Succeed(), "the old password is not retired before the app and the workers have rolled")
+
+		Eventually(func(g Gomega) {
+			t := &silov1.Tenant{}
+			g.Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
+			settleWorkloads(g, t)
+			g.Expect(rotationOf(g, name, controllers.QueueName)).To(HaveField("Phase", silov1.RotationRetiring))
+			g.Expect(natsConfigOf(g, ns)).To(And(ContainSubstring(neu), Not(ContainSubstring(old))),
+				"the configuration loses the old password when the retire step starts")
+		}).Should(Succeed())
+		finishRotationJob(name, "queue", "retire", "queue", true)
+		Eventually(func(g Gomega) {
+			g.Expect(rotationOf(g, name, controllers.QueueName)).To(HaveField("Phase", silov1.RotationSucceeded))
+			g.Expect(get(&corev1.Secret{}, ns, "queue-credentials-next")).To(MatchError(isNotFound, "the staging Secret is gone"))
+		}).Should(Succeed())
+
+		poke(&silov1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: name}}, "after")
+		after := natsConfigOf(Default, ns)
+		Consistently(func(g Gomega) {
+			g.Expect(natsConfigOf(g, ns)).To(Equal(after))
+			newGen, _ := appGeneration(g, name)
+			g.Expect(newGen).To(Equal(gen+1), "the app rolled exactly once")
+			g.Expect(generationOf(g, &appsv1.Deployment{}, ns, controllers.WorkersName)).To(Equal(workersGen+1), "the workers rolled exactly once")
+			g.Expect(generationOf(g, &appsv1.StatefulSet{}, ns, controllers.QueueName)).To(Equal(queue.Generation),
+				"the queue's pod template never changed: it reloads its configuration, it does not restart")
+			g.Expect(rotationJobs(g, name)).To(HaveLen(2))
+		}, "500ms").Should(Succeed())
+	})
+
+	It("keeps the queue's old password when its rotation Job fails", func() {
+		name, ns := queueTenant("rotate-queue-fail")
+		before := secretData(ns, "queue-credentials")
+		gen, _ := appGeneration(Default, name)
+		annotate(name, silov1.RotateCredentialsAnnotation, "queue")
+		finishRotationJob(name, "queue", "apply", "queue", false)
+		Eventually(func(g Gomega) {
+			_, d := degradedOf(g, name)
+			g.Expect(d).To(HaveField("Reason", silov1.RotationFailedReason))
+			g.Expect(d.Message).To(ContainSubstring("kubectl logs -n " + ns + " job/rotate-queue-apply-"))
+			g.Expect(rotationOf(g, name, controllers.QueueName)).To(HaveField("Phase", silov1.RotationFailed))
+		}).Should(Succeed())
+		Expect(secretData(ns, "queue-credentials")).To(Equal(before))
+		Expect(natsConfigOf(Default, ns)).To(ContainSubstring(natsLogin(before["username"], before["password"])),
+			"the old password stays in the queue's configuration")
+		after, _ := appGeneration(Default, name)
+		Expect(after).To(Equal(gen), "the app did not roll")
+	})
+
 	It("changes the database password once and rolls the app once; the old password works until the app has rolled", func() {
 		name := rotationTenant("rotate")
 		ns := "tenant-" + name
@@ -193,6 +331,7 @@ var _ = Describe("Credential rotation", func() {
 		waitSettled(name)
 		before := credentialsOf(name, "database", "cache", "queue")
 		settings := secretData(ns, controllers.SettingsSecretName)
+		queueConfig := secretData(ns, "queue-config")
 
 		restartOperator(nil)
 		s := &corev1.Secret{}
@@ -221,6 +360,7 @@ var _ = Describe("Credential rotation", func() {
 		}).Should(Succeed())
 		Expect(credentialsOf(name, "database", "cache", "queue")).To(Equal(before))
 		Expect(secretData(ns, controllers.SettingsSecretName)).To(Equal(settings))
+		Expect(secretData(ns, "queue-config")).To(Equal(queueConfig), "the queue's users and its reload password stay as they are")
 		Expect(rotationJobs(Default, name)).To(BeEmpty())
 		Expect(rotationOf(Default, name, controllers.DatabaseName)).To(BeNil())
 	})
@@ -235,19 +375,7 @@ var _ = Describe("Credential rotation", func() {
 			g.Expect(rotationJobs(g, name)).To(HaveLen(2))
 		}).Should(Succeed())
 
-		restartOperator(func() {
-			// Stopped before its status was written: the request looks new again.
-			t := &silov1.Tenant{}
-			Expect(k8s.Get(ctx, client.ObjectKey{Name: name}, t)).To(Succeed())
-			t.Status.Credentials = nil
-			Expect(k8s.Status().Update(ctx, t)).To(Succeed())
-		})
-		Eventually(func(g Gomega) {
-			g.Expect(rotationOf(g, name, controllers.DatabaseName)).To(HaveField("Phase", silov1.RotationApplying))
-		}).Should(Succeed())
-		again := &corev1.Secret{}
-		Expect(get(again, ns, "database-credentials-next")).To(Succeed())
-		Expect(again.UID).To(Equal(staging.UID), "the staged password is kept, never generated again")
+		restartLosingRotationStatus(name, controllers.DatabaseName, staging)
 
 		restartOperator(func() {
 			// Stopped in the middle of the switch: the apply Job succeeded and the old
@@ -296,7 +424,7 @@ var _ = Describe("Credential rotation", func() {
 
 	It("refuses a value it cannot act on, and says what to write", func() {
 		name := rotationTenant("rotate-refused")
-		annotate(name, silov1.RotateCredentialsAnnotation, "queue")
+		annotate(name, silov1.RotateCredentialsAnnotation, "storage")
 		Eventually(func(g Gomega) {
 			_, d := degradedOf(g, name)
 			g.Expect(d).To(HaveField("Reason", silov1.RotationRefusedReason))

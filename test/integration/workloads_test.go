@@ -50,7 +50,7 @@ var _ = Describe("A full Tenant's workloads", func() {
 			"PodDisruptionBudget":     1,
 			"Ingress":                 1,
 			"PersistentVolumeClaim":   1, // storage (the StatefulSets' claims come from their controller)
-			"Secret":                  4, // three credentials, one of connection settings
+			"Secret":                  5, // three credentials, connection settings, the queue's configuration
 		}))
 		Expect(t.Status.Components).To(HaveLen(6))
 		var names []string
@@ -169,7 +169,7 @@ var _ = Describe("A full Tenant's workloads", func() {
 
 	It("writes nothing when the unchanged Tenant is reconciled again", func() {
 		before := managedObjects(t)
-		Expect(before).To(HaveLen(28))
+		Expect(before).To(HaveLen(29))
 		// Wait for the operator to go quiet on this Tenant. Writes are counted for this
 		// Tenant only: other specs' Tenants and classes may still be settling.
 		Consistently(func() int { return tenantWrites(t) }).WithTimeout(time.Second).Should(Equal(tenantWrites(t)))
