@@ -326,6 +326,21 @@ func toFloat(v any) (float64, bool) {
 	return 0, false
 }
 
+// applyDataChild applies one child that lives outside the Tenant's desired set: a Job
+// (a backup's checkpoint, a migration, a rotation step, an export, a restore's
+// password) or a claim or Secret of those. It is called only while the Job is absent:
+// a Job, whose pod template cannot change, is never updated.
+func (r *TenantReconciler) applyDataChild(ctx context.Context, obj runtime.ApplyConfiguration) error {
+	u, err := withSpecHash(obj)
+	if err != nil {
+		return err
+	}
+	if _, _, err := r.applier().apply(ctx, u, applyOptions{}); err != nil {
+		return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
+	}
+	return nil
+}
+
 // withSpecHash returns desired as an unstructured object annotated with a hash of its
 // content. The hash covers everything Silo sends, so a field Silo stops sending (which
 // a subset comparison cannot see) still changes the hash and triggers an apply.

@@ -207,12 +207,8 @@ func (r *TenantReconciler) checkpointed(ctx context.Context, bc *buildContext, r
 			return false, fmt.Errorf("reading the snapshot of %s's round %s: %w", klog.KObj(t), round.id, taken)
 		}
 		desired := buildCheckpointJob(bc, round).WithAnnotations(map[string]string{TakenAtAnnotation: now.UTC().Format(time.RFC3339)})
-		u, err := withSpecHash(desired)
-		if err != nil {
-			return false, err
-		}
-		if _, _, err := r.applier().apply(ctx, u, applyOptions{}); err != nil {
-			return false, fmt.Errorf("creating checkpoint Job of %s: %w", klog.KObj(t), err)
+		if err := r.applyDataChild(ctx, desired); err != nil {
+			return false, fmt.Errorf("checkpoint of %s: %w", klog.KObj(t), err)
 		}
 		obs.changed = true
 		obs.requeueWithin(time.Duration(checkpointDeadline) * time.Second)

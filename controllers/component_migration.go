@@ -104,12 +104,8 @@ func (r *TenantReconciler) reconcileMigration(ctx context.Context, bc *buildCont
 		}
 	}
 	if job == nil {
-		u, err := withSpecHash(desired)
-		if err != nil {
-			return nil, err
-		}
-		if _, _, err := r.applier().apply(ctx, u, applyOptions{}); err != nil {
-			return nil, fmt.Errorf("creating migration Job of %s: %w", klog.KObj(t), err)
+		if err := r.applyDataChild(ctx, desired); err != nil {
+			return nil, fmt.Errorf("migration of %s: %w", klog.KObj(t), err)
 		}
 		obs.changed = true
 		ctrl.LoggerFrom(ctx).Info("migrating before the app moves", "job", name, "from", running, "to", want)

@@ -14,7 +14,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -412,20 +411,6 @@ func (r *TenantReconciler) createCredentialsSecret(ctx context.Context, t *silov
 func (r *TenantReconciler) deleteSecret(ctx context.Context, s *corev1.Secret) error {
 	if err := r.Delete(ctx, s, client.Preconditions{UID: &s.UID, ResourceVersion: &s.ResourceVersion}); client.IgnoreNotFound(err) != nil {
 		return fmt.Errorf("deleting Secret %s: %w", client.ObjectKeyFromObject(s), err)
-	}
-	return nil
-}
-
-// applyDataChild applies a Job or a claim of the rotation or the export. It is
-// called only while the Job is absent: a Job, whose pod template cannot change, is
-// never updated.
-func (r *TenantReconciler) applyDataChild(ctx context.Context, obj runtime.ApplyConfiguration) error {
-	u, err := withSpecHash(obj)
-	if err != nil {
-		return err
-	}
-	if _, _, err := r.applier().apply(ctx, u, applyOptions{}); err != nil {
-		return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
 	}
 	return nil
 }

@@ -17,6 +17,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=hack/process.sh
+. "$ROOT/hack/process.sh"
 ADMIN_KUBECONFIG="${KUBECONFIG:-$ROOT/.cache/local-cluster/kubeconfig}"
 NS="${SILO_NAMESPACE:-silo-system}"
 RELEASE="${SILO_RELEASE:-silo}"
@@ -32,26 +34,13 @@ log() { printf '[local-operator] %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 k() { kubectl --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
 
-# running prints the pid of the operator started here, if it still runs.
-running() {
-  [ -f "$PIDFILE" ] || return 1
-  local pid
-  pid=$(cat "$PIDFILE")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  # The pid is ours only if it still runs bin/silo (pids are reused).
-  ps -p "$pid" -o command= 2>/dev/null | grep -q "$ROOT/bin/silo" || return 1
-  echo "$pid"
-}
+# running prints the pid of the operator started here, if it still runs bin/silo.
+running() { pid_running "$PIDFILE" "$ROOT/bin/silo"; }
 
 stop() {
-  local pid
-  if pid=$(running); then
-    log "stopping the operator (pid $pid)"
-    kill -TERM "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
-  fi
-  rm -f "$PIDFILE"
+  local pid=""
+  if pid=$(running); then log "stopping the operator (pid $pid)"; fi
+  pid_stop "$pid" "$PIDFILE"
 }
 
 write_kubeconfig() {

@@ -23,6 +23,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=hack/process.sh
+. "$ROOT/hack/process.sh"
 VERSION="${SNAPSHOTTER_VERSION:-v8.7.0}"
 CACHE="${SILO_CACHE:-$ROOT/.cache}"
 OUT="$CACHE/snapshot-controller/$VERSION"
@@ -72,23 +74,12 @@ identity() {
   KUBECONFIG="$ADMIN_KUBECONFIG" "$ROOT/hack/sa-kubeconfig.sh" kube-system snapshot-controller "$SA_KUBECONFIG"
 }
 
-running() {
-  [ -f "$PIDFILE" ] || return 1
-  local pid
-  pid=$(cat "$PIDFILE")
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  ps -p "$pid" -o command= 2>/dev/null | grep -q "$BIN" || return 1
-  echo "$pid"
-}
+running() { pid_running "$PIDFILE" "$BIN"; }
 
 stop() {
-  local pid
-  if pid=$(running); then
-    log "stopping (pid $pid)"
-    kill -TERM "$pid"
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  fi
-  rm -f "$PIDFILE"
+  local pid=""
+  if pid=$(running); then log "stopping (pid $pid)"; fi
+  pid_stop "$pid" "$PIDFILE"
 }
 
 case "${1:-}" in
