@@ -43,6 +43,7 @@ func run() error {
 		concurrency            int
 		qps                    float64
 		burst                  int
+		compression            bool
 		regionClasses          stringList
 		guard                  = &cfg.Guardrails
 		priorityClasses        = strings.Join(guard.PriorityClasses, ",")
@@ -60,6 +61,7 @@ func run() error {
 	flag.IntVar(&concurrency, "concurrency", 4, "Tenants reconciled in parallel")
 	flag.Float64Var(&qps, "kube-api-qps", 200, "steady requests per second to the API server, for each kind of object")
 	flag.IntVar(&burst, "kube-api-burst", 400, "burst of requests to the API server, for each kind of object")
+	flag.BoolVar(&compression, "kube-api-compression", false, "ask the API server to gzip its responses and watch streams (costs CPU on both ends; for a slow link to the API server)")
 	flag.StringVar(&cfg.OperatorNamespace, "operator-namespace", envOr("POD_NAMESPACE", cfg.OperatorNamespace), "the operator's namespace, where external service Secrets live")
 	flag.StringVar(&cfg.Images.NATS, "nats-image", cfg.Images.NATS, "default image of managed queues")
 	flag.StringVar(&cfg.Images.Valkey, "valkey-image", cfg.Images.Valkey, "default image of managed caches")
@@ -120,6 +122,7 @@ func run() error {
 		return fmt.Errorf("loading kubeconfig: %w", err)
 	}
 	restCfg.QPS, restCfg.Burst = float32(qps), burst
+	restCfg.DisableCompression = !compression
 	return start(restCfg, cfg, ctrl.Options{
 		Metrics:                 controllers.MetricsOptions(metricsAddr, metricsSecure, metricsCertDir),
 		HealthProbeBindAddress:  probeAddr,

@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
-	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,12 +15,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/client-go/applyconfigurations"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"k8s.io/client-go/util/csaupgrade"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	smdtyped "sigs.k8s.io/structured-merge-diff/v6/typed"
 
 	silov1 "github.com/silo-dev/silo/api/v1alpha1"
 )
@@ -36,9 +34,10 @@ type applier struct {
 	// does not hold may still exist, unlabelled.
 	apiReader client.Reader
 	scheme    *runtime.Scheme
-	// versions remembers children whose applied state differs from what Silo sends
-	// (another manager's additions, a mutating webhook), so they are not re-applied
-	// until they change.
+	// sender sends the applies.
+	sender applySender
+	// versions remembers the version of each child Silo's last apply or comparison
+	// saw, so an unchanged child is neither compared nor applied again.
 	versions *appliedVersions
 }
 
@@ -75,11 +74,11 @@ func (c *childConflict) Error() string {
 		strings.ToLower(c.kind), c.namespace, c.name)
 }
 
-// apply writes u, an apply configuration with its spec hash (withSpecHash), if the
-// cluster does not already hold it. An object at that name that does not carry the
-// Tenant's labels is never applied over: apply returns a *childConflict.
-func (a *applier) apply(ctx context.Context, u *unstructured.Unstructured, opts applyOptions) (childKey, applyResult, error) {
-	gvk := u.GroupVersionKind()
+// apply writes d if the cluster does not already hold it. An object at that name
+// that does not carry the Tenant's labels is never applied over: apply returns a
+// *childConflict. The informer cache's copy of the child is only read, never copied.
+func (a *applier) apply(ctx context.Context, d *desiredChild, opts applyOptions) (childKey, applyResult, error) {
+	gvk, objKey := d.gvk, d.key
 	typed, err := a.scheme.New(gvk)
 	if err != nil {
 		return childKey{}, unchanged, fmt.Errorf("no Go type for %s: %w", gvk, err)
@@ -88,13 +87,12 @@ func (a *applier) apply(ctx context.Context, u *unstructured.Unstructured, opts 
 	if !ok {
 		return childKey{}, unchanged, fmt.Errorf("%s is not an object", gvk)
 	}
-	objKey := client.ObjectKey{Namespace: u.GetNamespace(), Name: u.GetName()}
-	key := keyOf(u)
+	key := d.childKey()
 	result := created
-	switch err := a.client.Get(ctx, objKey, live); {
+	switch err := a.client.Get(ctx, objKey, live, client.UnsafeDisableDeepCopy); {
 	case apierrors.IsNotFound(err) && opts.inNewNamespace:
 	case apierrors.IsNotFound(err):
-		ours, err := a.absentOrOurs(ctx, gvk, objKey, u.GetLabels())
+		ours, err := a.absentOrOurs(ctx, gvk, objKey, d.labels)
 		if err != nil {
 			return childKey{}, unchanged, err
 		}
@@ -104,38 +102,34 @@ func (a *applier) apply(ctx context.Context, u *unstructured.Unstructured, opts 
 	case err != nil:
 		return childKey{}, unchanged, fmt.Errorf("reading %s %s: %w", gvk.Kind, objKey, err)
 	default:
-		if a.versions.holds(gvk, live, u) {
+		if a.versions.holds(gvk, objKey, live.GetResourceVersion(), d.hash) {
 			return key, unchanged, nil
+		}
+		u, err := d.object()
+		if err != nil {
+			return childKey{}, unchanged, err
 		}
 		applied, err := isApplied(u.Object, live)
 		if err != nil {
 			return childKey{}, unchanged, err
 		}
 		if applied {
-			a.versions.forget(gvk, objKey)
+			a.versions.matched(gvk, objKey, live.GetResourceVersion(), d.hash)
 			return key, unchanged, nil
 		}
-		if opts.createdByCreate && live.GetAnnotations()[silov1.SpecHashAnnotation] != u.GetAnnotations()[silov1.SpecHashAnnotation] {
+		if opts.createdByCreate && live.GetAnnotations()[silov1.SpecHashAnnotation] != d.hash {
 			if err := a.moveUpdateFieldsToApply(ctx, gvk, objKey); err != nil {
 				return childKey{}, unchanged, err
 			}
 		}
 		result = updated
 	}
-	want := u.DeepCopy().Object
-	// The response replaces u's content: the object as stored, after admission.
-	if err := a.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u),
-		client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+	stored, err := a.sender.send(ctx, d)
+	if err != nil {
 		return childKey{}, unchanged, fmt.Errorf("applying %s %s: %w", gvk.Kind, objKey, err)
 	}
-	a.versions.record(gvk, objKey, want, u)
-	a.versions.wrote(gvk, objKey, u.GetGeneration())
+	a.versions.wrote(gvk, objKey, stored, d.hash)
 	return key, result, nil
-}
-
-// keyOf is the identity of a desired child.
-func keyOf(u *unstructured.Unstructured) childKey {
-	return childKey{gvk: u.GroupVersionKind(), name: u.GetName()}
 }
 
 // absentOrOurs reads, past the label-filtered cache, whether an object exists at a
@@ -181,277 +175,133 @@ func (a *applier) moveUpdateFieldsToApply(ctx context.Context, gvk schema.GroupV
 	return nil
 }
 
-// isApplied reports whether an apply of want would leave live as it is. Fields want
-// leaves out (defaults, status, other managers' fields) are ignored. A plain subset
-// comparison answers most passes; when it sees a difference, the object's schema
-// decides, as the API server would merge: another manager's entry in a keyed list,
-// or Silo's keyed entries in another order, are no change; anything else in a field
-// Silo sends is, whatever its value ({} included).
-func isApplied(want map[string]any, live client.Object) (bool, error) {
-	l, err := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
-	if err != nil {
-		return false, fmt.Errorf("converting live object: %w", err)
-	}
-	if isSubset(want, l) {
-		return true, nil
-	}
-	return mergeChangesNothing(want, l)
-}
-
-// typeConverter knows the schema (list keys, atomic structs) of the built-in kinds.
-var typeConverter = sync.OnceValue(func() managedfields.TypeConverter {
-	return applyconfigurations.NewTypeConverter(NewScheme())
-})
-
-// mergeChangesNothing merges want into live with the kinds' schema, as a server-side
-// apply would, and reports whether the result equals live.
-func mergeChangesNothing(want, live map[string]any) (bool, error) {
-	live = withTypeOf(live, want)
-	tc := typeConverter()
-	lt, err := tc.ObjectToTyped(&unstructured.Unstructured{Object: live}, smdtyped.AllowDuplicates)
-	if err != nil {
-		return false, fmt.Errorf("reading live object with its schema: %w", err)
-	}
-	wt, err := tc.ObjectToTyped(&unstructured.Unstructured{Object: want}, smdtyped.AllowDuplicates)
-	if err != nil {
-		return false, fmt.Errorf("reading desired object with its schema: %w", err)
-	}
-	merged, err := lt.Merge(wt)
-	if err != nil {
-		return false, fmt.Errorf("merging desired into live object: %w", err)
-	}
-	cmp, err := lt.Compare(merged)
-	if err != nil {
-		return false, fmt.Errorf("comparing merged and live object: %w", err)
-	}
-	return cmp.IsSame(), nil
-}
-
-// withTypeOf returns live with want's apiVersion and kind (typed objects from a
-// client may carry none).
-func withTypeOf(live, want map[string]any) map[string]any {
-	if live["apiVersion"] == want["apiVersion"] && live["kind"] == want["kind"] {
-		return live
-	}
-	out := make(map[string]any, len(live)+2)
-	for k, v := range live {
-		out[k] = v
-	}
-	out["apiVersion"], out["kind"] = want["apiVersion"], want["kind"]
-	return out
-}
-
-// isSubset reports whether every value in want is present and equal in live. An
-// empty map in want ({}: an empty selector, an emptyDir) must be an empty map in
-// live: {} selects everything, and a key added to it (or the key gone) changes what
-// it means. Empty strings and lists, which the API server drops, may be absent.
-func isSubset(want, live any) bool {
-	switch w := want.(type) {
-	case map[string]any:
-		l, ok := live.(map[string]any)
-		if !ok {
-			return false
-		}
-		if len(w) == 0 {
-			return len(l) == 0
-		}
-		for k, wv := range w {
-			lv, found := l[k]
-			if !found {
-				if isDroppedValue(wv) {
-					continue
-				}
-				return false
-			}
-			if !isSubset(wv, lv) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		l, ok := live.([]any)
-		if !ok {
-			return len(w) == 0 && live == nil
-		}
-		if len(l) != len(w) {
-			return false
-		}
-		for i := range w {
-			if !isSubset(w[i], l[i]) {
-				return false
-			}
-		}
-		return true
-	default:
-		return scalarEqual(want, live)
-	}
-}
-
-// isDroppedValue reports whether v is a value the API server drops when it is
-// empty: null, an empty list or an empty string.
-func isDroppedValue(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return true
-	case []any:
-		return len(x) == 0
-	case string:
-		return x == ""
-	}
-	return false
-}
-
-// scalarEqual compares JSON scalars, treating integer and float encodings of the same
-// number as equal.
-func scalarEqual(a, b any) bool {
-	af, aNum := toFloat(a)
-	bf, bNum := toFloat(b)
-	if aNum || bNum {
-		return aNum && bNum && af == bf
-	}
-	return a == b
-}
-
-func toFloat(v any) (float64, bool) {
-	switch x := v.(type) {
-	case int64:
-		return float64(x), true
-	case int:
-		return float64(x), true
-	case int32:
-		return float64(x), true
-	case float64:
-		return x, true
-	}
-	return 0, false
-}
-
 // applyDataChild applies one child that lives outside the Tenant's desired set: a Job
 // (a backup's checkpoint, a migration, a rotation step, an export, a restore's
 // password) or a claim or Secret of those. It is called only while the Job is absent:
 // a Job, whose pod template cannot change, is never updated.
 func (r *TenantReconciler) applyDataChild(ctx context.Context, obj runtime.ApplyConfiguration) error {
-	u, err := withSpecHash(obj)
+	d, err := newDesiredChild(obj)
 	if err != nil {
 		return err
 	}
-	if _, _, err := r.applier().apply(ctx, u, applyOptions{}); err != nil {
-		return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
+	if _, _, err := r.applier().apply(ctx, d, applyOptions{}); err != nil {
+		return fmt.Errorf("creating %s %s: %w", d.gvk.Kind, d.key.Name, err)
 	}
 	return nil
 }
 
-// withSpecHash returns desired as an unstructured object annotated with a hash of its
-// content. The hash covers everything Silo sends, so a field Silo stops sending (which
-// a subset comparison cannot see) still changes the hash and triggers an apply.
-func withSpecHash(desired runtime.ApplyConfiguration) (*unstructured.Unstructured, error) {
+// desiredChild is one child as Silo sends it: its identity and labels, its content as
+// JSON, and a hash of that content. The hash covers everything Silo sends, so a field
+// Silo stops sending (which a subset comparison cannot see) still changes the hash and
+// triggers an apply. The content is decoded into a map only when a pass must compare
+// or write it.
+type desiredChild struct {
+	gvk    schema.GroupVersionKind
+	key    client.ObjectKey
+	labels map[string]string
+	hash   string
+	ac     runtime.ApplyConfiguration
+	raw    []byte
+	obj    *unstructured.Unstructured
+}
+
+// newDesiredChild encodes an apply configuration and hashes it.
+func newDesiredChild(desired runtime.ApplyConfiguration) (*desiredChild, error) {
 	raw, err := json.Marshal(desired)
 	if err != nil {
 		return nil, fmt.Errorf("encoding desired object: %w", err)
 	}
-	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(raw); err != nil {
+	var head struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Metadata   struct {
+			Name      string            `json:"name"`
+			Namespace string            `json:"namespace"`
+			Labels    map[string]string `json:"labels"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
 		return nil, fmt.Errorf("decoding desired object: %w", err)
 	}
 	sum := sha256.Sum256(raw)
+	return &desiredChild{
+		gvk:    schema.FromAPIVersionAndKind(head.APIVersion, head.Kind),
+		key:    client.ObjectKey{Namespace: head.Metadata.Namespace, Name: head.Metadata.Name},
+		labels: head.Metadata.Labels,
+		hash:   hex.EncodeToString(sum[:8]),
+		ac:     desired,
+		raw:    raw,
+	}, nil
+}
+
+// childKey is the child's identity in the Tenant's desired set.
+func (d *desiredChild) childKey() childKey {
+	return childKey{gvk: d.gvk, name: d.key.Name}
+}
+
+// object returns the child as an unstructured object annotated with its spec hash.
+// Callers must not change it.
+func (d *desiredChild) object() (*unstructured.Unstructured, error) {
+	if d.obj != nil {
+		return d.obj, nil
+	}
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(d.raw); err != nil {
+		return nil, fmt.Errorf("decoding desired object: %w", err)
+	}
 	ann := u.GetAnnotations()
 	if ann == nil {
 		ann = map[string]string{}
 	}
-	ann[silov1.SpecHashAnnotation] = hex.EncodeToString(sum[:8])
+	ann[silov1.SpecHashAnnotation] = d.hash
 	u.SetAnnotations(ann)
+	d.obj = u
 	return u, nil
 }
 
-// appliedVersions remembers, for children whose stored form differs from what Silo
-// sends even right after Silo applied it (a mutating webhook adds a toleration to an
-// atomic list Silo owns, say), the resourceVersion the apply returned and the hash of
-// what was sent. While both still match, the child is as Silo left it: applying again
-// would change nothing but would cost a write on every pass. Cluster API keeps the
-// same kind of cache (internal/util/ssa). Only such children are remembered, so a
-// fleet where nothing interferes costs no memory.
-type appliedVersions struct {
-	mu sync.Mutex
-	m  map[appliedKey]appliedVersion
-	// generations are the metadata.generation each child's last write returned.
-	generations map[appliedKey]int64
+// body is what an apply of the child sends: its content with the spec hash. A
+// client-go apply configuration is encoded again with the annotation added to a copy
+// of its annotations; anything else goes through the decoded object.
+func (d *desiredChild) body() ([]byte, error) {
+	if m := objectMetaOf(d.ac); m != nil {
+		annotations := make(map[string]string, len(m.Annotations)+1)
+		for k, v := range m.Annotations {
+			annotations[k] = v
+		}
+		annotations[silov1.SpecHashAnnotation] = d.hash
+		orig := m.Annotations
+		m.Annotations = annotations
+		defer func() { m.Annotations = orig }()
+		return json.Marshal(d.ac)
+	}
+	u, err := d.object()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(u.Object)
 }
 
-type appliedKey struct {
-	gvk schema.GroupVersionKind
-	key client.ObjectKey
+// objectMetaOf returns the metadata of a client-go apply configuration (every one
+// embeds it), or nil.
+func objectMetaOf(ac runtime.ApplyConfiguration) *metav1ac.ObjectMetaApplyConfiguration {
+	v := reflect.ValueOf(ac)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	f := v.Elem().FieldByName("ObjectMetaApplyConfiguration")
+	if !f.IsValid() || f.Kind() != reflect.Pointer || f.IsNil() {
+		return nil
+	}
+	m, _ := f.Interface().(*metav1ac.ObjectMetaApplyConfiguration)
+	return m
 }
 
-type appliedVersion struct {
-	resourceVersion, hash string
-}
-
-// holds reports whether live is the version Silo's last apply of desired returned.
-func (v *appliedVersions) holds(gvk schema.GroupVersionKind, live client.Object, desired *unstructured.Unstructured) bool {
-	if v == nil {
-		return false
+// withSpecHash returns desired as an unstructured object annotated with a hash of its
+// content (desiredChild.object).
+func withSpecHash(desired runtime.ApplyConfiguration) (*unstructured.Unstructured, error) {
+	d, err := newDesiredChild(desired)
+	if err != nil {
+		return nil, err
 	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	got, ok := v.m[appliedKey{gvk, client.ObjectKeyFromObject(live)}]
-	return ok && got.resourceVersion == live.GetResourceVersion() &&
-		got.hash == desired.GetAnnotations()[silov1.SpecHashAnnotation]
-}
-
-// record remembers what an apply of want returned, when that differs from want.
-func (v *appliedVersions) record(gvk schema.GroupVersionKind, key client.ObjectKey, want map[string]any, stored *unstructured.Unstructured) {
-	if v == nil {
-		return
-	}
-	if isSubset(want, stored.Object) {
-		v.forget(gvk, key)
-		return
-	}
-	if same, err := mergeChangesNothing(want, stored.Object); err == nil && same {
-		v.forget(gvk, key)
-		return
-	}
-	hash, _, _ := unstructured.NestedString(want, "metadata", "annotations", silov1.SpecHashAnnotation)
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.m == nil {
-		v.m = map[appliedKey]appliedVersion{}
-	}
-	v.m[appliedKey{gvk, key}] = appliedVersion{resourceVersion: stored.GetResourceVersion(), hash: hash}
-}
-
-// wrote remembers the generation a write of a child returned.
-func (v *appliedVersions) wrote(gvk schema.GroupVersionKind, key client.ObjectKey, generation int64) {
-	if v == nil {
-		return
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.generations == nil {
-		v.generations = map[appliedKey]int64{}
-	}
-	v.generations[appliedKey{gvk, key}] = generation
-}
-
-// generation is the generation Silo's last write of a child returned, 0 when this
-// process has not written it. The informer cache may still hold an older version of
-// the child for a moment after the write: readiness judged from that version would
-// judge the spec before the write.
-func (v *appliedVersions) generation(gvk schema.GroupVersionKind, key client.ObjectKey) int64 {
-	if v == nil {
-		return 0
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.generations[appliedKey{gvk, key}]
-}
-
-// forget drops what was remembered about a child.
-func (v *appliedVersions) forget(gvk schema.GroupVersionKind, key client.ObjectKey) {
-	if v == nil {
-		return
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	delete(v.m, appliedKey{gvk, key})
+	return d.object()
 }

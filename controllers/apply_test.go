@@ -1,6 +1,13 @@
 package controllers
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+)
 
 func TestIsSubset(t *testing.T) {
 	tests := map[string]struct {
@@ -51,5 +58,44 @@ func TestIsSubset(t *testing.T) {
 				t.Errorf("isSubset = %v, want %v", got, tc.applied)
 			}
 		})
+	}
+}
+
+// TestBodySendsWhatIsCompared proves that what an apply sends is the content the
+// comparison judges (the spec hash included) for every child of a Tenant that has
+// everything, and that encoding it leaves the builder's apply configuration as it was.
+func TestBodySendsWhatIsCompared(t *testing.T) {
+	tn := fullTestTenant()
+	bc := testContext(tn)
+	all := append([]runtime.ApplyConfiguration{buildNamespace(tn, bc.Config)}, buildIsolation(bc)...)
+	all = append(all, buildWorkloads(bc)...)
+	for _, ac := range all {
+		d, err := newDesiredChild(ac)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := d.gvk.Kind + "/" + d.key.Name
+		body, err := d.body()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent := &unstructured.Unstructured{}
+		if err := sent.UnmarshalJSON(body); err != nil {
+			t.Fatal(err)
+		}
+		u, err := d.object()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equality.Semantic.DeepEqual(sent.Object, u.Object) {
+			t.Errorf("%s: the apply sends\n%s\nbut the comparison judges\n%v", name, body, u.Object)
+		}
+		again, err := json.Marshal(ac)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(again) != string(d.raw) {
+			t.Errorf("%s: encoding the body changed the builder's apply configuration", name)
+		}
 	}
 }

@@ -59,6 +59,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *silov1.Tenant
 	if err := r.Patch(ctx, t, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("removing finalizer of %s: %w", klog.KObj(t), err))
 	}
+	r.applier().versions.forgetNamespace(NamespaceFor(t))
 	ctrl.LoggerFrom(ctx).Info("tenant deleted", "deletionPolicy", deletionPolicy(t))
 	return ctrl.Result{}, nil
 }

@@ -54,11 +54,11 @@ func (r *TenantReconciler) reconcileNamespace(ctx context.Context, t *silov1.Ten
 			r.event(t, corev1.EventTypeNormal, "Adopted", "Adopt", "adopted retained namespace %s and its data", ns.Name)
 		}
 	}
-	u, err := withSpecHash(buildNamespace(t, &r.Config))
+	d, err := newDesiredChild(buildNamespace(t, &r.Config))
 	if err != nil {
 		return false, err
 	}
-	key, res, err := r.applier().apply(ctx, u, applyOptions{createdByCreate: true})
+	key, res, err := r.applier().apply(ctx, d, applyOptions{createdByCreate: true})
 	if err != nil {
 		return false, fmt.Errorf("namespace of %s: %w", klog.KObj(t), err)
 	}

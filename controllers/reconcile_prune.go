@@ -30,7 +30,8 @@ func (r *TenantReconciler) pruneStale(ctx context.Context, t *silov1.Tenant, des
 			continue
 		}
 		// A typed list reads from the informer cache: pruning costs no API request.
-		items, err := r.listChildren(ctx, t, NamespaceFor(t), gvk)
+		// Its items are the cache's own objects, only read here.
+		items, err := r.listChildren(ctx, t, NamespaceFor(t), gvk, client.UnsafeDisableDeepCopy)
 		if err != nil {
 			return err
 		}
@@ -39,9 +40,12 @@ func (r *TenantReconciler) pruneStale(ctx context.Context, t *silov1.Tenant, des
 				(isDataKind(gvk.Kind) && item.GetLabels()[silov1.ComponentLabel] != PullSecretComponent) {
 				continue
 			}
-			if err := r.Delete(ctx, item, client.Preconditions{UID: ptrTo(item.GetUID())}); err != nil && !apierrors.IsNotFound(err) {
+			// The item is the cache's own copy: delete a copy of it.
+			stale := item.DeepCopyObject().(client.Object)
+			if err := r.Delete(ctx, stale, client.Preconditions{UID: ptrTo(item.GetUID())}); err != nil && !apierrors.IsNotFound(err) {
 				return fmt.Errorf("deleting stale %s %s: %w", gvk.Kind, klog.KObj(item), err)
 			}
+			r.applier().versions.forget(gvk, client.ObjectKeyFromObject(item))
 			ctrl.LoggerFrom(ctx).Info("deleted stale child", "kind", gvk.Kind, "name", item.GetName())
 		}
 	}
@@ -57,13 +61,14 @@ func isDataKind(kind string) bool {
 // listChildren returns the children of kind gvk that carry the Tenant's labels in
 // namespace.
 func (r *TenantReconciler) listChildren(ctx context.Context, t *silov1.Tenant, namespace string,
-	gvk schema.GroupVersionKind) ([]client.Object, error) {
+	gvk schema.GroupVersionKind, opts ...client.ListOption) ([]client.Object, error) {
 	typed, err := r.Scheme.New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 	if err != nil {
 		return nil, err
 	}
 	list := typed.(client.ObjectList)
-	if err := r.List(ctx, list, client.InNamespace(namespace), client.MatchingLabels(commonLabels(t))); err != nil {
+	opts = append(opts, client.InNamespace(namespace), client.MatchingLabels(commonLabels(t)))
+	if err := r.List(ctx, list, opts...); err != nil {
 		return nil, fmt.Errorf("listing %s of %s: %w", gvk.Kind, klog.KObj(t), err)
 	}
 	objs, err := meta.ExtractList(list)

@@ -15,7 +15,6 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	rbacv1ac "k8s.io/client-go/applyconfigurations/rbac/v1"
@@ -59,6 +58,9 @@ type TenantReconciler struct {
 
 	applierOnce sync.Once
 	shared      *applier
+	// sender sends the applier's writes; SetupWithManager sets one that reads back
+	// only metadata. Without one, the client sends them.
+	sender applySender
 }
 
 // namespaceRequeue is how soon to look again at a namespace that is still terminating.
@@ -189,9 +191,9 @@ func splitOwnerBinding(fences []runtime.ApplyConfiguration, newNamespace bool) (
 
 // heldBy returns which desired children to keep as they are instead of applying:
 // every one when all is set, else those of the held components.
-func heldBy(components map[string]bool, all bool) func(u *unstructured.Unstructured) bool {
-	return func(u *unstructured.Unstructured) bool {
-		return all || components[u.GetLabels()[silov1.ComponentLabel]]
+func heldBy(components map[string]bool, all bool) func(d *desiredChild) bool {
+	return func(d *desiredChild) bool {
+		return all || components[d.labels[silov1.ComponentLabel]]
 	}
 }
 
@@ -199,21 +201,21 @@ func heldBy(components map[string]bool, all bool) func(u *unstructured.Unstructu
 // and adds each one's identity to wanted. An object Silo did not create at a child's
 // name is left alone and named in the Tenant's status; it stops nothing else.
 func (r *TenantReconciler) applyAll(ctx context.Context, desired []runtime.ApplyConfiguration, wanted map[childKey]bool,
-	hold func(u *unstructured.Unstructured) bool, obs *observation) error {
+	hold func(d *desiredChild) bool, obs *observation) error {
 	a := r.applier()
 	var errs []error
-	for _, d := range desired {
-		u, err := withSpecHash(d)
+	for _, ac := range desired {
+		d, err := newDesiredChild(ac)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		key := keyOf(u)
+		key := d.childKey()
 		wanted[key] = true
-		if hold != nil && hold(u) {
+		if hold != nil && hold(d) {
 			continue
 		}
-		_, res, err := a.apply(ctx, u, applyOptions{inNewNamespace: obs.namespaceCreated})
+		_, res, err := a.apply(ctx, d, applyOptions{inNewNamespace: obs.namespaceCreated})
 		var conflict *childConflict
 		switch {
 		case errors.As(err, &conflict):
@@ -235,7 +237,11 @@ func (r *TenantReconciler) applyAll(ctx context.Context, desired []runtime.Apply
 // applier returns the reconciler's applier, which keeps what it learns across passes.
 func (r *TenantReconciler) applier() *applier {
 	r.applierOnce.Do(func() {
-		r.shared = &applier{client: r.Client, apiReader: r.apiReader(), scheme: r.Scheme, versions: &appliedVersions{}}
+		var sender applySender = clientSender{client: r.Client}
+		if r.sender != nil {
+			sender = r.sender
+		}
+		r.shared = &applier{client: r.Client, apiReader: r.apiReader(), scheme: r.Scheme, sender: sender, versions: &appliedVersions{}}
 	})
 	return r.shared
 }
@@ -243,6 +249,9 @@ func (r *TenantReconciler) applier() *applier {
 // SetupWithManager registers the controller: it watches Tenants and every kind of
 // child Silo owns, so a deleted or edited child is repaired at once.
 func (r *TenantReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	if r.sender == nil {
+		r.sender = newMetadataSender(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetRESTMapper())
+	}
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &silov1.Tenant{},
 		externalSecretIndex, externalSecretNames); err != nil {
 		return fmt.Errorf("indexing Tenants by external Secret: %w", err)
