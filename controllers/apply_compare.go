@@ -158,4 +158,3 @@ func toFloat(v any) (float64, bool) {
 	}
 	return 0, false
 }
-
