@@ -4,12 +4,14 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // appliedVersions remembers, for every child Silo wrote or found as it would write it,
 // the resourceVersion the API server returned and the hash of what Silo sent. While
-// both still match, the child is as Silo left it: no other writer touched it since, so
+// both still match (or the cache is older than that version), the child is as Silo
+// left it: no other writer touched it since, so
 // an apply of the same content would change nothing, and the pass skips the
 // comparison as well as the write. That holds whatever the stored form looks like (a
 // mutating webhook that adds a toleration to an atomic list Silo owns, defaults), so
@@ -42,16 +44,30 @@ func bucket(key client.ObjectKey) string {
 	return key.Name
 }
 
-// holds reports whether a child's stored resourceVersion is the one Silo's last
-// write (or comparison) of the content with this hash saw.
+// holds reports whether a child's cached resourceVersion is the one Silo's last write
+// (or comparison) of the content with this hash saw, or older: the informer cache has
+// not caught up with Silo's own write yet. Comparing that older version with what Silo
+// sends would find the write missing and send it again; the watch event of any newer
+// version is on its way and starts a pass that compares it.
 func (v *appliedVersions) holds(gvk schema.GroupVersionKind, key client.ObjectKey, resourceVersion, hash string) bool {
 	if v == nil || resourceVersion == "" {
 		return false
 	}
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	got, ok := v.byNamespace[bucket(key)][appliedKey{gvk, key}]
-	return ok && got.resourceVersion == resourceVersion && got.hash == hash
+	v.mu.Unlock()
+	return ok && got.hash == hash && notNewer(resourceVersion, got.resourceVersion)
+}
+
+// notNewer reports whether resourceVersion a is b or older. Kubernetes' resource
+// versions of one resource compare as integers (resourceversion.CompareResourceVersion);
+// one that does not parse is only equal to itself.
+func notNewer(a, b string) bool {
+	if a == b {
+		return true
+	}
+	cmp, err := resourceversion.CompareResourceVersion(a, b)
+	return err == nil && cmp < 0
 }
 
 // wrote remembers what a write of the content with this hash returned.

@@ -12,7 +12,7 @@ import (
 
 // TestAppliedVersionsHoldOnlyWhatSiloLastSaw proves the cache that lets a pass skip an
 // unchanged child: it holds only for the resourceVersion and content hash Silo last
-// wrote or found, a comparison keeps the generation Silo wrote, and a Tenant's
+// wrote or found (or an older version a lagging cache still has), a comparison keeps the generation Silo wrote, and a Tenant's
 // departure forgets its namespace's children and the namespace itself.
 func TestAppliedVersionsHoldOnlyWhatSiloLastSaw(t *testing.T) {
 	deploy := appsv1.SchemeGroupVersion.WithKind("Deployment")
@@ -33,6 +33,10 @@ func TestAppliedVersionsHoldOnlyWhatSiloLastSaw(t *testing.T) {
 		t.Error("does not hold the version its own write returned")
 	case v.holds(deploy, app, "7", "h1"):
 		t.Error("holds a version another writer made")
+	case !v.holds(deploy, app, "4", "h1"):
+		t.Error("does not hold an older version the cache still has after Silo's write: the pass would write again")
+	case v.holds(deploy, app, "4", "h2"):
+		t.Error("holds an older version for content Silo no longer sends")
 	case v.holds(deploy, app, "5", "h2"):
 		t.Error("holds a version for content Silo no longer sends")
 	case v.holds(deploy, app, "", "h1"):

@@ -60,6 +60,7 @@ func (r *TenantReconciler) reconcileDelete(ctx context.Context, t *silov1.Tenant
 		return ctrl.Result{}, client.IgnoreNotFound(fmt.Errorf("removing finalizer of %s: %w", klog.KObj(t), err))
 	}
 	r.applier().versions.forgetNamespace(NamespaceFor(t))
+	r.written.forget(t.Name)
 	ctrl.LoggerFrom(ctx).Info("tenant deleted", "deletionPolicy", deletionPolicy(t))
 	return ctrl.Result{}, nil
 }

@@ -294,6 +294,7 @@ func (r *TenantReconciler) writeStatus(ctx context.Context, orig, t *silov1.Tena
 	if err := r.Status().Patch(ctx, t, client.MergeFrom(orig)); err != nil {
 		return client.IgnoreNotFound(fmt.Errorf("writing status of %s: %w", klog.KObj(t), err))
 	}
+	r.written.wrote(t)
 	wasReady := meta.IsStatusConditionTrue(orig.Status.Conditions, silov1.ReadyCondition)
 	isReady := meta.IsStatusConditionTrue(next.Conditions, silov1.ReadyCondition)
 	if wasReady != isReady {

@@ -58,6 +58,8 @@ type TenantReconciler struct {
 
 	applierOnce sync.Once
 	shared      *applier
+	// written remembers the version of each Tenant this process last wrote.
+	written tenantWrites
 	// sender sends the applier's writes; SetupWithManager sets one that reads back
 	// only metadata. Without one, the client sends them.
 	sender applySender
@@ -73,6 +75,13 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("Tenant", klog.KObj(t)))
+	if r.written.behind(t) {
+		// The cache has not caught up with this process's last write to the Tenant:
+		// a pass from this version would write its status (or finalizer) again. The
+		// watch event of the newer version is on its way and starts the next pass.
+		ctrl.LoggerFrom(ctx).V(1).Info("waiting for the cache to catch up with the last write", "cached", t.ResourceVersion)
+		return ctrl.Result{}, nil
+	}
 
 	if !t.DeletionTimestamp.IsZero() {
 		orig := t.DeepCopy()
@@ -91,6 +100,7 @@ func (r *TenantReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res
 		if err := r.Patch(ctx, t, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 			return ctrl.Result{}, fmt.Errorf("adding finalizer to %s: %w", klog.KObj(t), err)
 		}
+		r.written.wrote(t)
 	}
 
 	orig := t.DeepCopy()
@@ -307,3 +317,39 @@ type childKey struct {
 
 // terminal marks an error a retry cannot fix; the condition message says what to do.
 func terminal(err error) error { return reconcile.TerminalError(err) }
+
+// tenantWrites remembers the resourceVersion each of this process's writes to a
+// Tenant returned (its finalizer, its status). The informer cache may still hold an
+// older version when the next pass starts, because a child's event can arrive before
+// the Tenant's own: a pass from that version would find its last status missing and
+// write it again.
+type tenantWrites struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// wrote remembers the version a write to t returned.
+func (w *tenantWrites) wrote(t *silov1.Tenant) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil {
+		w.m = map[string]string{}
+	}
+	w.m[t.Name] = t.ResourceVersion
+}
+
+// behind reports whether t, as the cache holds it, is older than this process's
+// last write to it.
+func (w *tenantWrites) behind(t *silov1.Tenant) bool {
+	w.mu.Lock()
+	last, ok := w.m[t.Name]
+	w.mu.Unlock()
+	return ok && !notNewer(last, t.ResourceVersion)
+}
+
+// forget drops what was remembered about a Tenant that left.
+func (w *tenantWrites) forget(name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.m, name)
+}
