@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -101,6 +102,47 @@ func TestIsAppliedSeesEveryDriftInWhatSiloSets(t *testing.T) {
 				o.(*networkingv1.NetworkPolicy).Spec.Ingress[0].From[0] =
 					networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{}}
 			},
+		},
+		"a peer {podSelector: {}} widened with namespaceSelector: {}": {
+			key: "NetworkPolicy/" + NetpolAllowNamespace,
+			edit: func(o client.Object) {
+				o.(*networkingv1.NetworkPolicy).Spec.Ingress[0].From[0].NamespaceSelector = &metav1.LabelSelector{}
+			},
+		},
+		"the DNS peer's namespaceSelector given a matchExpressions": {
+			key: "NetworkPolicy/" + NetpolAllowDNS,
+			edit: func(o client.Object) {
+				sel := o.(*networkingv1.NetworkPolicy).Spec.Egress[0].To[0].NamespaceSelector
+				sel.MatchExpressions = []metav1.LabelSelectorRequirement{{Key: "x", Operator: metav1.LabelSelectorOpExists}}
+			},
+		},
+		"the database volume's size request changed": {
+			key: "StatefulSet/" + DatabaseName,
+			edit: func(o client.Object) {
+				vct := &o.(*appsv1.StatefulSet).Spec.VolumeClaimTemplates[0]
+				vct.Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("1Ti")
+			},
+		},
+		"another manager's env entry in the database, beside the API server's defaults of its volume claim template": {
+			key: "StatefulSet/" + DatabaseName,
+			edit: func(o client.Object) {
+				sts := o.(*appsv1.StatefulSet)
+				vct := &sts.Spec.VolumeClaimTemplates[0]
+				vct.Status.Phase = corev1.ClaimPending
+				vct.Spec.VolumeMode = ptrTo(corev1.PersistentVolumeFilesystem)
+				c := &sts.Spec.Template.Spec.Containers[0]
+				c.Env = append(c.Env, corev1.EnvVar{Name: "INJECTED", Value: "yes"})
+			},
+			applied: true,
+		},
+		"the API server's defaults in the database's volume claim template": {
+			key: "StatefulSet/" + DatabaseName,
+			edit: func(o client.Object) {
+				vct := &o.(*appsv1.StatefulSet).Spec.VolumeClaimTemplates[0]
+				vct.Status.Phase = corev1.ClaimPending
+				vct.Spec.VolumeMode = ptrTo(corev1.PersistentVolumeFilesystem)
+			},
+			applied: true,
 		},
 		"a default deny whose podSelector {} was narrowed": {
 			key: "NetworkPolicy/" + NetpolDefaultDeny,

@@ -104,6 +104,20 @@ var _ = Describe("Drift in a field Silo sets, whatever its value", func() {
 		}).Should(Succeed())
 	})
 
+	It("repairs a peer {podSelector: {}} widened with namespaceSelector: {} beside it, which admits every pod of every namespace", func() {
+		np := &networkingv1.NetworkPolicy{}
+		Expect(get(np, ns, controllers.NetpolAllowNamespace)).To(Succeed())
+		Expect(np.Spec.Ingress[0].From[0].PodSelector).NotTo(BeNil())
+		np.Spec.Ingress[0].From[0].NamespaceSelector = &metav1.LabelSelector{}
+		Expect(k8s.Update(ctx, np)).To(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(get(np, ns, controllers.NetpolAllowNamespace)).To(Succeed())
+			peer := np.Spec.Ingress[0].From[0]
+			g.Expect(peer.NamespaceSelector).To(BeNil(), "the policy still admits every namespace")
+			g.Expect(peer.PodSelector).NotTo(BeNil())
+		}).Should(Succeed())
+	})
+
 	It("repairs a default deny whose podSelector {} was narrowed to some pods", func() {
 		np := &networkingv1.NetworkPolicy{}
 		Expect(get(np, ns, controllers.NetpolDefaultDeny)).To(Succeed())
