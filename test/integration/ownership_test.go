@@ -90,11 +90,13 @@ var _ = Describe("Drift in a field Silo sets, whatever its value", func() {
 		ns = controllers.NamespaceFor(t)
 	})
 
-	It("repairs a peer {podSelector: {}} edited to {namespaceSelector: {}}, which admits every namespace", func() {
+	// repairsPeer edits the same-namespace policy's peer {podSelector: {}} and waits
+	// for Silo to put it back.
+	repairsPeer := func(edit func(peer *networkingv1.NetworkPolicyPeer)) {
 		np := &networkingv1.NetworkPolicy{}
 		Expect(get(np, ns, controllers.NetpolAllowNamespace)).To(Succeed())
 		Expect(np.Spec.Ingress[0].From[0].PodSelector).NotTo(BeNil())
-		np.Spec.Ingress[0].From[0] = networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{}}
+		edit(&np.Spec.Ingress[0].From[0])
 		Expect(k8s.Update(ctx, np)).To(Succeed())
 		Eventually(func(g Gomega) {
 			g.Expect(get(np, ns, controllers.NetpolAllowNamespace)).To(Succeed())
@@ -102,20 +104,18 @@ var _ = Describe("Drift in a field Silo sets, whatever its value", func() {
 			g.Expect(peer.NamespaceSelector).To(BeNil(), "the policy still admits every namespace")
 			g.Expect(peer.PodSelector).NotTo(BeNil())
 		}).Should(Succeed())
+	}
+
+	It("repairs a peer {podSelector: {}} edited to {namespaceSelector: {}}, which admits every namespace", func() {
+		repairsPeer(func(peer *networkingv1.NetworkPolicyPeer) {
+			*peer = networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{}}
+		})
 	})
 
 	It("repairs a peer {podSelector: {}} widened with namespaceSelector: {} beside it, which admits every pod of every namespace", func() {
-		np := &networkingv1.NetworkPolicy{}
-		Expect(get(np, ns, controllers.NetpolAllowNamespace)).To(Succeed())
-		Expect(np.Spec.Ingress[0].From[0].PodSelector).NotTo(BeNil())
-		np.Spec.Ingress[0].From[0].NamespaceSelector = &metav1.LabelSelector{}
-		Expect(k8s.Update(ctx, np)).To(Succeed())
-		Eventually(func(g Gomega) {
-			g.Expect(get(np, ns, controllers.NetpolAllowNamespace)).To(Succeed())
-			peer := np.Spec.Ingress[0].From[0]
-			g.Expect(peer.NamespaceSelector).To(BeNil(), "the policy still admits every namespace")
-			g.Expect(peer.PodSelector).NotTo(BeNil())
-		}).Should(Succeed())
+		repairsPeer(func(peer *networkingv1.NetworkPolicyPeer) {
+			peer.NamespaceSelector = &metav1.LabelSelector{}
+		})
 	})
 
 	It("repairs a default deny whose podSelector {} was narrowed to some pods", func() {
