@@ -195,11 +195,7 @@ func atomicSubtreesIntact(s *smdschema.Schema, tr smdschema.TypeRef, want, live 
 			return exactlyAsSent(w, l)
 		}
 		for k, wv := range w {
-			ftr := atom.Map.ElementType
-			if f, ok := atom.Map.FindField(k); ok {
-				ftr = f.Type
-			}
-			if !atomicSubtreesIntact(s, ftr, wv, l[k]) {
+			if !atomicSubtreesIntact(s, fieldType(atom.Map, k), wv, l[k]) {
 				return false
 			}
 		}
@@ -282,14 +278,7 @@ func isEmptyValue(s *smdschema.Schema, tr smdschema.TypeRef, v any) bool {
 			return false
 		}
 		for k, e := range x {
-			ftr := smdschema.TypeRef{}
-			if ok && atom.Map != nil {
-				ftr = atom.Map.ElementType
-				if f, found := atom.Map.FindField(k); found {
-					ftr = f.Type
-				}
-			}
-			if !isEmptyValue(s, ftr, e) {
+			if !isEmptyValue(s, fieldType(atom.Map, k), e) {
 				return false
 			}
 		}
