@@ -38,7 +38,7 @@ func isApplied(want map[string]any, live client.Object) (bool, error) {
 	if isSubset(want, l) {
 		return atomicSubtreesIntact(sch, tr, want, l), nil
 	}
-	return mergeChangesNothing(want, l)
+	return mergeChangesNothing(wt, l)
 }
 
 // withoutNoiseInAtomic returns live without what an apply of want would leave as it
@@ -292,20 +292,14 @@ var typeConverter = sync.OnceValue(func() managedfields.TypeConverter {
 	return applyconfigurations.NewTypeConverter(NewScheme())
 })
 
-// mergeChangesNothing merges want into live with the kinds' schema, as a server-side
-// apply would, and reports whether the result equals live.
-func mergeChangesNothing(want, live map[string]any) (bool, error) {
-	live = withTypeOf(live, want)
-	tc := typeConverter()
-	lt, err := tc.ObjectToTyped(&unstructured.Unstructured{Object: live}, smdtyped.AllowDuplicates)
+// mergeChangesNothing merges want (with its schema) into live, as a server-side apply
+// would, and reports whether the result equals live.
+func mergeChangesNothing(want *smdtyped.TypedValue, live map[string]any) (bool, error) {
+	lt, err := typeConverter().ObjectToTyped(&unstructured.Unstructured{Object: live}, smdtyped.AllowDuplicates)
 	if err != nil {
 		return false, fmt.Errorf("reading live object with its schema: %w", err)
 	}
-	wt, err := tc.ObjectToTyped(&unstructured.Unstructured{Object: want}, smdtyped.AllowDuplicates)
-	if err != nil {
-		return false, fmt.Errorf("reading desired object with its schema: %w", err)
-	}
-	merged, err := lt.Merge(wt)
+	merged, err := lt.Merge(want)
 	if err != nil {
 		return false, fmt.Errorf("merging desired into live object: %w", err)
 	}
@@ -314,20 +308,6 @@ func mergeChangesNothing(want, live map[string]any) (bool, error) {
 		return false, fmt.Errorf("comparing merged and live object: %w", err)
 	}
 	return cmp.IsSame(), nil
-}
-
-// withTypeOf returns live with want's apiVersion and kind (typed objects from a
-// client may carry none).
-func withTypeOf(live, want map[string]any) map[string]any {
-	if live["apiVersion"] == want["apiVersion"] && live["kind"] == want["kind"] {
-		return live
-	}
-	out := make(map[string]any, len(live)+2)
-	for k, v := range live {
-		out[k] = v
-	}
-	out["apiVersion"], out["kind"] = want["apiVersion"], want["kind"]
-	return out
 }
 
 // isSubset reports whether every value in want is present and equal in live. An
